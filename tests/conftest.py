@@ -1,0 +1,30 @@
+"""Shared test fixtures. The official reference numbers live in tests/fixtures (see its README)."""
+from pathlib import Path
+
+import pytest
+import torch
+
+FIXTURE = Path(__file__).parent / "fixtures" / "official_dit_small.pt"
+
+
+def load_official() -> dict:
+    """The official DiT fixture; a missing file is an error, never a skip."""
+    if not FIXTURE.exists():
+        raise FileNotFoundError(f"reference fixture {FIXTURE} is missing; it is part of the repository "
+                                f"(restore it with `git checkout -- {FIXTURE.relative_to(Path.cwd()) if FIXTURE.is_relative_to(Path.cwd()) else FIXTURE}`).")
+    return torch.load(FIXTURE, weights_only=True)
+
+
+@pytest.fixture(scope="session")
+def official():
+    return load_official()
+
+
+@pytest.fixture(scope="session")
+def official_model(official):
+    """The fixture's DiT with the official (perturbed) weights, in eval mode."""
+    from dit_lib.models import DiT
+
+    model = DiT(**official["config"])
+    model.load_state_dict(official["state_dict"], strict=True)
+    return model.eval()
