@@ -1,0 +1,264 @@
+"""Training a DiT: AdamW, EMA, gradient clipping, label dropout, the hybrid loss; seeded and resumable.
+
+    python -m dit_lib.train --dataset digits --model DiT-Tiny/2 --steps 2000 --out digits.pt
+    torchrun --nproc_per_node 2 -m dit_lib.train ...        # DistributedDataParallel (gloo on CPU)
+
+One training step is the DiT paper's recipe (Sec. 4; official `train.py`):
+
+    t ~ U{0..T-1}, eps ~ N(0, I), x_t = q_sample(x_0, t, eps)          (DDPM eq. 4)
+    loss = ||eps - eps_theta(x_t, t, y)||^2 + L_vlb                     (IDDPM hybrid loss)
+    AdamW step, then ema <- decay * ema + (1 - decay) * weights
+
+Every random draw comes from seeded generators whose states go into the checkpoint, so a run
+that is saved and resumed gives the same weights as one that never stopped. Along the way the
+trainer records what the book plots: the loss curve, the adaLN-Zero gate magnitudes of every
+block, and small grids of samples.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import time
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from .checkpoint import build_model, load_checkpoint, save_checkpoint
+from .diffusion import create_diffusion
+from .models import DiT, DiT_models
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    dataset: str = "digits"
+    model: str = "DiT-Tiny/2"
+    steps: int = 2000
+    batch_size: int = 128          # global batch (split across ranks under torchrun)
+    lr: float = 1e-3               # official: 1e-4 at batch 256 for the big models; tiny ones like more
+    weight_decay: float = 0.0      # official: 0
+    ema_decay: float = 0.999       # official: 0.9999 over 400K steps; ours runs ~1000x shorter
+    grad_clip: float = 1.0         # max global grad norm (official: none); 0 disables
+    class_dropout_prob: float = 0.1
+    learn_sigma: bool = True
+    noise_schedule: str = "linear"
+    diffusion_steps: int = 1000
+    seed: int = 0
+    log_every: int = 10            # loss curve resolution (steps)
+    gate_every: int = 50           # adaLN gate probe every N steps
+    sample_at: tuple[int, ...] = field(default_factory=tuple)   # steps at which to draw a sample grid
+    data_kwargs: dict = field(default_factory=dict)              # passed to dit_lib.data.load_dataset
+
+    def __post_init__(self):
+        if self.model not in DiT_models:
+            raise ValueError(f"model must be one of {sorted(DiT_models)}, got {self.model!r}.")
+        for name in ("steps", "batch_size", "log_every", "gate_every"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}.")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}.")
+        object.__setattr__(self, "sample_at", tuple(int(s) for s in self.sample_at))
+
+
+# ----------------------------------------------------------------------------- probes
+
+
+@torch.no_grad()
+def gate_magnitudes(model: DiT, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean |gate| of every block's attention and MLP branch, per probe timestep: (len(t), depth, 2).
+
+    Each timestep in `t` is paired with every label in `y`; the mean runs over labels and the D
+    gate entries. At initialisation all gates are exactly 0 (the "Zero" of adaLN-Zero).
+    """
+    out = []
+    for ti in t.tolist():
+        tt = torch.full((len(y),), ti, dtype=torch.long)
+        c = model.t_embedder(tt) + model.y_embedder(y, train=False)                 # (B, D)
+        per_block = []
+        for block in model.blocks:
+            _, _, gate_msa, _, _, gate_mlp = block.modulation(c)                    # each (B, D)
+            per_block.append(torch.stack([gate_msa.abs().mean(), gate_mlp.abs().mean()]))
+        out.append(torch.stack(per_block))                                          # (depth, 2)
+    return torch.stack(out)                                                         # (n_t, depth, 2)
+
+
+@torch.no_grad()
+def update_ema(ema: DiT, model: DiT, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model, for every parameter (as the official train.py)."""
+    for p_ema, p in zip(ema.parameters(), model.parameters()):
+        p_ema.mul_(decay).add_(p.detach(), alpha=1 - decay)
+
+
+# ----------------------------------------------------------------------------- trainer
+
+
+class Trainer:
+    """Holds model, EMA, optimizer, diffusion, data and generators; `run(n)` trains n more steps."""
+
+    GATE_TIMESTEPS = (25, 250, 500, 750, 975)
+
+    def __init__(self, cfg: TrainConfig, images: torch.Tensor, labels: torch.Tensor, num_classes: int,
+                 rank: int = 0, world_size: int = 1):
+        self.cfg, self.rank, self.world_size = cfg, rank, world_size
+        if cfg.batch_size % world_size:
+            raise ValueError(f"batch_size {cfg.batch_size} is not divisible by the {world_size} ranks.")
+        self.images, self.labels, self.num_classes = images, labels, num_classes
+        torch.manual_seed(cfg.seed)                               # same initial weights on every rank
+        self.model = DiT_models[cfg.model](input_size=tuple(images.shape[-2:]), in_channels=images.shape[1],
+                                           num_classes=num_classes, class_dropout_prob=cfg.class_dropout_prob,
+                                           learn_sigma=cfg.learn_sigma)
+        self.ema = copy.deepcopy(self.model).requires_grad_(False).eval()
+        self.net = DDP(self.model) if world_size > 1 else self.model
+        self.diffusion = create_diffusion(timestep_respacing="", noise_schedule=cfg.noise_schedule,
+                                          learn_sigma=cfg.learn_sigma, diffusion_steps=cfg.diffusion_steps)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.gen = torch.Generator().manual_seed(cfg.seed * 1000 + rank)   # data order, t and noise
+        torch.manual_seed(cfg.seed * 1000 + rank)                 # label dropout inside the model
+        self.step = 0
+        self.record = {"loss": [], "loss_steps": [], "gate_steps": [], "gates": [],
+                       "gate_timesteps": list(self.GATE_TIMESTEPS), "samples": {}, "wall_time": 0.0}
+        self.probe_y = torch.arange(num_classes)
+        self._probe_gates()
+
+    # one step of the recipe in the module docstring
+    def train_step(self) -> float:
+        B = self.cfg.batch_size // self.world_size
+        idx = torch.randint(0, len(self.images), (B,), generator=self.gen)
+        x0, y = self.images[idx], self.labels[idx]                                  # (B, C, H, W), (B,)
+        t = torch.randint(0, self.diffusion.num_timesteps, (B,), generator=self.gen)
+        noise = torch.randn(x0.shape, generator=self.gen)
+        self.model.train()
+        loss = self.diffusion.training_losses(self.net, x0, t, model_kwargs=dict(y=y), noise=noise)["loss"].mean()
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.opt.step()
+        update_ema(self.ema, self.model, self.cfg.ema_decay)
+        self.step += 1
+        return loss.item()
+
+    def _probe_gates(self) -> None:
+        self.record["gate_steps"].append(self.step)
+        g = gate_magnitudes(self.model, torch.tensor(self.GATE_TIMESTEPS), self.probe_y)
+        self.record["gates"].append(g.tolist())
+
+    def _sample_grid(self) -> None:
+        from .sampling import sample
+        y = torch.arange(self.num_classes).repeat_interleave(max(1, 16 // self.num_classes))[:16]
+        imgs = sample(self.ema, y, cfg_scale=2.0, method="ddim", num_steps=25, seed=0, progress=False)
+        self.record["samples"][str(self.step)] = ((imgs.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+    def run(self, steps: int, progress: bool = True) -> dict:
+        """Train `steps` more steps; returns the training record."""
+        from tqdm.auto import tqdm
+
+        bar = tqdm(range(steps), desc="train", disable=not progress or self.rank != 0, leave=False)
+        start, running = time.perf_counter(), self.record.get("running_loss")
+        for _ in bar:
+            loss = self.train_step()
+            running = loss if running is None else 0.9 * running + 0.1 * loss   # smoothed for the curve
+            self.record["running_loss"] = running
+            if self.step % self.cfg.log_every == 0:
+                self.record["loss_steps"].append(self.step)
+                self.record["loss"].append(running)
+                bar.set_postfix(loss=f"{running:.4f}")
+            if self.step % self.cfg.gate_every == 0:
+                self._probe_gates()
+            if self.step in self.cfg.sample_at and self.rank == 0:
+                self._sample_grid()
+        self.record["wall_time"] += time.perf_counter() - start
+        return self.record
+
+    # ------------------------------------------------------------------ save / resume
+
+    def save(self, path, weights: str = "both"):
+        rng = {"gen": self.gen.get_state(), "torch": torch.get_rng_state()}
+        return save_checkpoint(path, self.model, ema=self.ema, train_config=asdict(self.cfg), record=self.record,
+                               optimizer=self.opt if weights == "both" else None,
+                               rng=rng if weights == "both" else None, step=self.step, weights=weights)
+
+    def load(self, path) -> "Trainer":
+        """Restore model, EMA, optimizer, generators, step and record from `save(path)`."""
+        ckpt = load_checkpoint(path)
+        if ckpt.get("optimizer") is None or ckpt.get("rng") is None or ckpt.get("ema") is None:
+            raise ValueError(f"checkpoint {path} has no optimizer/RNG/EMA state (saved with weights='ema'?); "
+                             f"it can be sampled from but not resumed.")
+        self.model.load_state_dict(build_model(ckpt, path, "model").state_dict())
+        self.ema.load_state_dict(build_model(ckpt, path, "ema").state_dict())
+        self.opt.load_state_dict(ckpt["optimizer"])
+        self.gen.set_state(ckpt["rng"]["gen"])
+        torch.set_rng_state(ckpt["rng"]["torch"])
+        self.step, self.record = ckpt["step"], ckpt["record"]
+        return self
+
+
+def load_training_data(cfg: TrainConfig):
+    """(images, labels, num_classes) of the training split of `cfg.dataset`."""
+    from .data import load_dataset
+
+    ds = load_dataset(cfg.dataset, split="train", **cfg.data_kwargs)   # the data seed is fixed (0) unless given
+    return ds.images, ds.labels, ds.num_classes
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
+    d = TrainConfig()
+    p = argparse.ArgumentParser(prog="python -m dit_lib.train", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--dataset", default=d.dataset, help="dataset name (see dit_lib.data)")
+    p.add_argument("--model", default=d.model, choices=sorted(DiT_models), metavar="NAME", help="preset name")
+    for name in ("steps", "batch_size", "seed", "log_every", "gate_every", "diffusion_steps"):
+        p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
+    for name in ("lr", "weight_decay", "ema_decay", "grad_clip", "class_dropout_prob"):
+        p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
+    p.add_argument("--noise-schedule", default=d.noise_schedule, choices=["linear", "cosine"])
+    p.add_argument("--no-learn-sigma", dest="learn_sigma", action="store_false", help="fixed variance, MSE loss only")
+    p.add_argument("--sample-at", type=int, nargs="*", default=[], help="steps at which to record a sample grid")
+    p.add_argument("--image-size", type=int, default=None, help="dataset image size (dataset default if unset)")
+    p.add_argument("--out", required=True, help="checkpoint path to write")
+    p.add_argument("--resume", default=None, help="checkpoint to resume from (needs a full checkpoint)")
+    p.add_argument("--ship", action="store_true", help="write EMA weights only (small file, not resumable)")
+    p.add_argument("--no-progress", dest="progress", action="store_false")
+    a = p.parse_args(argv)
+    data_kwargs = {"image_size": a.image_size} if a.image_size else {}
+    cfg = TrainConfig(dataset=a.dataset, model=a.model, steps=a.steps, batch_size=a.batch_size, lr=a.lr,
+                      weight_decay=a.weight_decay, ema_decay=a.ema_decay, grad_clip=a.grad_clip,
+                      class_dropout_prob=a.class_dropout_prob, learn_sigma=a.learn_sigma,
+                      noise_schedule=a.noise_schedule, diffusion_steps=a.diffusion_steps, seed=a.seed,
+                      log_every=a.log_every, gate_every=a.gate_every, sample_at=tuple(a.sample_at),
+                      data_kwargs=data_kwargs)
+    return cfg, a
+
+
+def main(argv=None) -> None:
+    cfg, args = parse_args(argv)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = 0
+    if world_size > 1:
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        rank = dist.get_rank()
+    images, labels, num_classes = load_training_data(cfg)
+    trainer = Trainer(cfg, images, labels, num_classes, rank=rank, world_size=world_size)
+    if args.resume:
+        trainer.load(args.resume)
+    trainer.run(cfg.steps - trainer.step, progress=args.progress)
+    if rank == 0:
+        path = trainer.save(args.out, weights="ema" if args.ship else "both")
+        print(f"step {trainer.step}: loss {trainer.record['loss'][-1]:.4f}, "
+              f"{trainer.record['wall_time']:.1f}s, wrote {path}")
+    if world_size > 1:
+        out = os.environ.get("DIT_RANK_STATE_DIR")  # for the DDP test: every rank dumps its weights
+        if out:
+            torch.save(trainer.model.state_dict(), os.path.join(out, f"rank{rank}.pt"))
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
