@@ -149,7 +149,8 @@ class Trainer:
     def _sample_grid(self) -> None:
         from .sampling import sample
         y = torch.arange(self.num_classes).repeat_interleave(max(1, 16 // self.num_classes))[:16]
-        imgs = sample(self.ema, y, cfg_scale=2.0, method="ddim", num_steps=25, seed=0, progress=False)
+        imgs = sample(self.ema, y, cfg_scale=2.0, method="ddim", num_steps=25, seed=0, progress=False,
+                      noise_schedule=self.cfg.noise_schedule, diffusion_steps=self.cfg.diffusion_steps)
         self.record["samples"][str(self.step)] = ((imgs.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
     def run(self, steps: int, progress: bool = True) -> dict:
