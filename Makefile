@@ -1,0 +1,84 @@
+# The DiT Book: set-up, build and test.
+#
+#   make book   virtual environment + vendored JS + execute every notebook + build _build/html
+#   make test   the same, then pytest over tests/ (unit tests, every notebook in a fresh kernel,
+#               the built site loads nothing from another host)
+#
+# Both start from nothing: the first run creates $(VENV); later runs reuse it until
+# pyproject.toml (or TORCH_VERSION) changes: the set-up stamp is named after their hash.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+VENV ?= .venv
+PYTHON ?= python3
+# Installed on its own, before the package: a looser torch requirement resolved first
+# would pull the newest CUDA build (gigabytes). torchvision/torchaudio are never installed.
+TORCH_VERSION ?= 2.13.0
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PIP := $(PY) -m pip
+SETUP_KEY := $(shell { cat pyproject.toml; echo "torch==$(TORCH_VERSION)"; } | sha256sum | cut -c1-16)
+SETUP_STAMP := $(VENV)/.dit-book-setup-$(SETUP_KEY)
+VENDOR_DIR := book/_static/vendor
+VENDOR_STAMP := $(VENDOR_DIR)/MANIFEST.json
+SITE := _build/html
+
+# Used by every notebook run (build and tests), see README "Interactive output that works offline".
+export PLOTLY_RENDERER := notebook_connected
+# Prefer the kernel spec installed in $(VENV) over any user-level "python3" kernel.
+export JUPYTER_PREFER_ENV_PATH := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: help setup vendor book test serve clean distclean
+
+help:
+	@echo "make book       set up $(VENV), execute every notebook, build $(SITE) (warnings are errors)"
+	@echo "make test       set up, build the book, run pytest over tests/ (extra options: PYTEST_ARGS=...)"
+	@echo "make serve      serve $(SITE) on http://127.0.0.1:$(PORT)/"
+	@echo "make setup      only create/refresh $(VENV)"
+	@echo "make vendor     only fetch the JS assets into $(VENDOR_DIR)/ (npm registry)"
+	@echo "make clean      remove _build/;  make distclean: also $(VENV) and $(VENDOR_DIR)"
+
+setup: $(SETUP_STAMP)
+
+$(SETUP_STAMP):
+	@echo "==> setting up $(VENV) (stamp keyed on pyproject.toml: $(SETUP_KEY))"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet "torch==$(TORCH_VERSION)"
+	$(PIP) install --quiet -e ".[book,dev]" "torch==$(TORCH_VERSION)"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (The DiT Book)" >/dev/null
+	@$(PY) tools/check_env.py "$(TORCH_VERSION)"
+	@rm -f $(VENV)/.dit-book-setup-*
+	@touch $@
+
+vendor: $(VENDOR_STAMP)
+
+$(VENDOR_STAMP): $(SETUP_STAMP) tools/vendor_assets.py
+	$(PY) tools/vendor_assets.py $(VENDOR_DIR)
+
+book: $(VENDOR_STAMP)
+	@echo "==> executing every notebook and building the site (warnings are errors)"
+	$(BIN)/jupyter-book build --all -W --keep-going .
+	@echo
+	@echo "The site is in $(SITE)/ ; open $(abspath $(SITE))/index.html"
+	@echo "or serve it with: make serve  (http://127.0.0.1:$(PORT)/)"
+
+test: book
+	$(PY) -m pytest --durations=0 --durations-min=0.5 $(PYTEST_ARGS)
+
+serve:
+	@test -f $(SITE)/index.html || { echo "no site in $(SITE): run make book first"; exit 1; }
+	$(PY) -m http.server --bind 127.0.0.1 --directory $(SITE) $(PORT)
+
+clean:
+	rm -rf _build
+
+distclean: clean
+	rm -rf $(VENV) $(VENDOR_DIR)
