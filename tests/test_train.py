@@ -156,3 +156,14 @@ def test_torchrun_two_cpu_ranks_end_with_identical_weights(tmp_path):
         moved |= not torch.equal(w, init.state_dict()[name])
     assert moved, "the weights never changed: no training happened"
     assert load_checkpoint(tmp_path / "ddp.pt")["step"] == 4
+
+
+def test_ema_warmup_forgets_the_initial_weights():
+    from dit_lib.train import ema_decay_at
+
+    assert ema_decay_at(0, 0.999) == 0.1 and ema_decay_at(10**6, 0.999) == 0.999
+    # share of the initial weights left in the average after n updates: prod of the decays
+    share = 1.0
+    for n in range(2000):
+        share *= ema_decay_at(n, 0.999)
+    assert share < 1e-3 < 0.999 ** 2000   # a fixed decay would keep 13.5 % of the random init
