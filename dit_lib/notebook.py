@@ -1,0 +1,53 @@
+"""Helpers for the book's notebooks (outside the core: nothing in dit_lib's model or diffusion imports this).
+
+* `glue(name, value, display=False)`: put a computed number into the prose. On the site it is
+  MyST-NB's glue (`{glue:}` roles in markdown cells); in Colab or plain Jupyter, where MyST-NB
+  is absent, it prints `name = value` instead so the number is still there to read.
+* `show_source(obj)`: display the library's own source of a function or class (never re-typed).
+* `in_colab()`, `on_site_build()`: where a notebook is running.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+
+
+def in_colab() -> bool:
+    """True inside Google Colab."""
+    return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+
+
+def _myst_glue():
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return None
+    return myst_glue
+
+
+def glue(name: str, value, display: bool = False):
+    """Glue `value` under `name` for the site (MyST-NB), or print it where MyST-NB is missing."""
+    myst_glue = _myst_glue()
+    if myst_glue is not None:
+        myst_glue(name, value, display=display)
+    else:
+        print(f"{name} = {value}")
+    return value
+
+
+def source(obj) -> str:
+    """The source text of a dit_lib function, class or method."""
+    return inspect.getsource(obj)
+
+
+def show_source(obj):
+    """Display the source of `obj` with syntax highlighting (falls back to plain text)."""
+    text = source(obj)
+    try:
+        from IPython.display import Code, display
+    except ImportError:  # not in IPython
+        print(text)
+        return None
+    display(Code(text, language="python"))
+    return None
