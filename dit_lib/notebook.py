@@ -4,7 +4,7 @@
   MyST-NB's glue (`{glue:}` roles in markdown cells); in Colab or plain Jupyter, where MyST-NB
   is absent, it prints `name = value` instead so the number is still there to read.
 * `show_source(obj)`: display the library's own source of a function or class (never re-typed).
-* `in_colab()`, `on_site_build()`: where a notebook is running.
+* `in_colab()`: whether a notebook runs in Google Colab.
 """
 from __future__ import annotations
 
