@@ -1,8 +1,9 @@
 # The DiT Book: set-up, build and test.
 #
-#   make book   virtual environment + vendored JS + execute every notebook + build _build/html
-#   make test   the same, then pytest over tests/ (unit tests, every notebook in a fresh kernel,
-#               the built site loads nothing from another host)
+#   make book   virtual environment + vendored JS + execute every notebook + build _build/html,
+#               with a reveal.js lecture deck per notebook in _build/html/slides/
+#   make test   the same, then pytest over tests/ (unit tests, every notebook again in a fresh
+#               Colab-like kernel, every page and deck loaded in headless Chromium)
 #
 # Both start from nothing: the first run creates $(VENV); later runs reuse it until
 # pyproject.toml (or TORCH_VERSION) changes: the set-up stamp is named after their hash.
@@ -28,6 +29,8 @@ SETUP_STAMP := $(VENV)/.dit-book-setup-$(SETUP_KEY)
 VENDOR_DIR := book/_static/vendor
 VENDOR_STAMP := $(VENDOR_DIR)/MANIFEST.json
 SITE := _build/html
+# Debian's chromium, for the browser test (tests/test_browser.py); installed by `make browser`.
+CHROMIUM ?= chromium
 
 # Used by every notebook run (build and tests), see README "Interactive output that works offline".
 export PLOTLY_RENDERER := notebook_connected
@@ -36,7 +39,7 @@ export JUPYTER_PREFER_ENV_PATH := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup vendor book test serve clean distclean
+.PHONY: help setup vendor book slides colab-cells browser test serve clean distclean
 
 help:
 	@echo "make book       set up $(VENV), execute every notebook, build $(SITE) (warnings are errors)"
@@ -44,6 +47,9 @@ help:
 	@echo "make serve      serve $(SITE) on http://127.0.0.1:$(PORT)/"
 	@echo "make setup      only create/refresh $(VENV)"
 	@echo "make vendor     only fetch the JS assets into $(VENDOR_DIR)/ (npm registry)"
+	@echo "make slides     (re)write the lecture decks into $(SITE)/slides/ (make book does it too)"
+	@echo "make colab-cells  rewrite every notebook's Colab set-up cell and the README's Colab table"
+	@echo "make browser    install Debian's chromium if it is missing (make test does it)"
 	@echo "make clean      remove _build/;  make distclean: also $(VENV) and $(VENDOR_DIR)"
 
 setup: $(SETUP_STAMP)
@@ -66,12 +72,29 @@ $(VENDOR_STAMP): $(SETUP_STAMP) tools/vendor_assets.py
 book: $(VENDOR_STAMP)
 	@echo "==> executing every notebook and building the site (warnings are errors)"
 	$(BIN)/jupyter-book build --all -W --keep-going .
+	@echo "==> lecture slides from the executed notebooks"
+	$(PY) tools/make_slides.py --site $(SITE)
 	@echo
 	@echo "The site is in $(SITE)/ ; open $(abspath $(SITE))/index.html"
 	@echo "or serve it with: make serve  (http://127.0.0.1:$(PORT)/)"
 
-test: book
-	$(PY) -m pytest --durations=0 --durations-min=0.5 $(PYTEST_ARGS)
+# Reuses the notebooks the site build executed (_build/jupyter_execute/) when they are newer
+# than the sources; executes the others.
+slides: $(VENDOR_STAMP)
+	$(PY) tools/make_slides.py --site $(SITE)
+
+colab-cells: $(SETUP_STAMP)
+	$(PY) tools/colab_cell.py
+
+# CI runs as root on a fresh Debian machine: install chromium from Debian's archive once.
+browser:
+	@command -v $(CHROMIUM) >/dev/null || { \
+	  echo "==> installing Debian's chromium for the browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation fonts-dejavu-core >/dev/null; }
+	@$(CHROMIUM) --version
+
+test: book browser
+	DIT_BROWSER_REQUIRED=1 CHROMIUM=$(CHROMIUM) $(PY) -m pytest --durations=0 --durations-min=0.5 $(PYTEST_ARGS)
 
 serve:
 	@test -f $(SITE)/index.html || { echo "no site in $(SITE): run make book first"; exit 1; }

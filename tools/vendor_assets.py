@@ -8,6 +8,9 @@ What lands in DEST (git-ignored, rebuilt by `make vendor`):
     requirejs/     require.js                       <- npm ``requirejs``              (nb_ipywidgets_js)
     html-manager/  embed-amd.js and its fonts       <- npm ``@jupyter-widgets/html-manager``
     plotly/        plotly.min.js                    <- the installed ``plotly`` Python package
+    reveal.js/     reveal.js 4 (dist/, plugin/)     <- npm ``reveal.js``      (lecture slides, tools/make_slides.py)
+    mathjax2/      MathJax 2, CommonHTML + TeX only <- npm ``mathjax@2``      (the slides' template calls MathJax 2's API)
+    jquery/        jquery.min.js                    <- npm ``jquery``         (the slides' template uses it)
     MANIFEST.json  what was copied, from which version
 
 npm packages are fetched with ``npm pack`` (the npm registry only); plotly.js comes from
@@ -15,6 +18,7 @@ the Python package, so it always matches the plotly that wrote the figures. A se
 with the same versions copies nothing and takes well under a second.
 """
 
+import fnmatch
 import json
 import shutil
 import subprocess
@@ -26,7 +30,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# npm package -> (version, folder inside the tarball to copy, destination folder, files to skip)
+# npm package -> (version, folder inside the tarball to copy, destination folder, paths to skip)
+# A path to skip is a file or folder relative to the copied folder ("fonts/HTML-CSS/STIX-Web", or a
+# glob: "config/*"); one that starts with "!" is kept although an earlier entry skips it.
+MATHJAX2_UNUSED_FONTS = tuple(
+    f"fonts/HTML-CSS/{font}" for font in ("Asana-Math", "Gyre-Pagella", "Gyre-Termes", "Latin-Modern", "Neo-Euler", "STIX-Web")
+)
 NPM_ASSETS = {
     "mathjax": ("3.2.2", "package/es5", "mathjax", ()),
     "requirejs": ("2.3.8", "package", "requirejs", ("bin", "README.md", "package.json")),
@@ -37,6 +46,20 @@ NPM_ASSETS = {
         "html-manager",
         ("embed.js", "embed.js.map", "libembed-amd.js"),
     ),
+    # Lecture slides (nbconvert's reveal template): reveal.js 4 loaded through require.js, MathJax 2
+    # (its update hook calls MathJax.Hub), jQuery (its scrolling-slide helper).
+    "reveal.js": ("4.6.1", "package", "reveal.js", ("css", "js", "demo.html", "index.html", "README.md", "package.json")),
+    "mathjax@2": (
+        "2.7.9",
+        "package",
+        "mathjax2",
+        # CommonHTML output with the TeX woff fonts is all that config=TeX-AMS_CHTML-full uses
+        ("unpacked", "test", "docs", "jax/output/SVG", "jax/output/HTML-CSS", "fonts/HTML-CSS/TeX/eot",
+         "fonts/HTML-CSS/TeX/otf", "fonts/HTML-CSS/TeX/svg", "fonts/HTML-CSS/TeX/png", *MATHJAX2_UNUSED_FONTS,
+         "extensions/a11y", "localization/*", "!localization/en", "config/*", "!config/TeX-AMS_CHTML-full.js",
+         "!config/Safe.js", "!config/local"),
+    ),
+    "jquery": ("3.7.1", "package/dist", "jquery", ()),
 }
 
 
@@ -47,7 +70,11 @@ def manifest_wanted() -> dict:
 
 
 def npm_fetch(name: str, ver: str, workdir: Path) -> Path:
-    """Download NAME@VER from the npm registry and unpack it; return the unpack root."""
+    """Download NAME@VER from the npm registry and unpack it; return the unpack root.
+
+    NAME may carry a major-version suffix that tells two majors apart ("mathjax@2")."""
+    if "@" in name[1:]:
+        name = name[: name.rindex("@")]
     npm = shutil.which("npm")
     if npm is None:
         sys.exit("vendor_assets: npm is needed to fetch MathJax/require.js/html-manager (apt-get install npm)")
@@ -63,6 +90,20 @@ def npm_fetch(name: str, ver: str, workdir: Path) -> Path:
     return unpacked
 
 
+def is_skipped(rel: str, skip: tuple) -> bool:
+    """Whether REL (a posix path) falls under the skip list; the last entry that matches wins.
+
+    An entry matches REL or any folder above it, exactly or as a glob."""
+    parts = rel.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    skipped = False
+    for entry in skip:
+        pattern = entry.removeprefix("!")
+        if any(fnmatch.fnmatchcase(p, pattern) for p in prefixes):
+            skipped = not entry.startswith("!")
+    return skipped
+
+
 def copy_tree(src: Path, dest: Path, skip: tuple) -> int:
     if dest.exists():
         shutil.rmtree(dest)
@@ -70,7 +111,7 @@ def copy_tree(src: Path, dest: Path, skip: tuple) -> int:
     n = 0
     for path in sorted(src.rglob("*")):
         rel = path.relative_to(src)
-        if rel.parts[0] in skip or rel.name.endswith(".map") or not path.is_file():
+        if is_skipped(rel.as_posix(), skip) or rel.name.endswith(".map") or not path.is_file():
             continue
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -109,6 +150,11 @@ def main(dest: Path) -> None:
         "requirejs/require.js",
         "html-manager/embed-amd.js",
         "plotly/plotly.min.js",
+        "reveal.js/dist/reveal.js",
+        "reveal.js/plugin/notes/notes.js",
+        "mathjax2/MathJax.js",
+        "mathjax2/config/TeX-AMS_CHTML-full.js",
+        "jquery/jquery.min.js",
     ]
     missing = [f for f in entry_points if not (dest / f).is_file()]
     if missing:

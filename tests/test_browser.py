@@ -1,0 +1,390 @@
+"""The built site and its lecture decks, checked in a real browser (headless Debian chromium).
+
+`make test` builds the site (`make book`), installs chromium if it is missing (`make browser`),
+serves ``_build/html`` on 127.0.0.1 and loads every page and every deck. Per page it asserts:
+
+* **offline**: every request the page makes goes to the site itself (127.0.0.1), none elsewhere;
+* **no console error** (uncaught exceptions, ``console.error``, failed loads) outside ALLOWED;
+* **figures drawn**: every plotly figure has its SVG, and a title; every image in the text has
+  alt text or a caption;
+* **math typeset**: every formula became MathJax output, no TeX error, and no raw ``$$``,
+  ``\\(``, ``\\[`` or ``$x$`` is left in the visible text;
+* **widgets rendered** from their saved state, and the page says they are live only with a
+  kernel ("live in Colab / Jupyter");
+* on notebook pages: the launch menu has a Colab link, the ``.ipynb`` download and the lecture
+  slides link answer;
+* on pages with a plotly slider: a real click on its last step changes the figure
+  (``<page>-slider.png``); notebook pages (the introduction, the chapters) are also shot in dark
+  mode (``<page>-dark.png``), where their text, widgets and figures must keep a legible contrast;
+* decks: reveal.js initialised, math typeset by MathJax 2, no MyST left as raw text, the slide
+  with the first figure drawn.
+
+Screenshots go to ``artifacts/screenshots/`` (git-ignored; CI keeps the folder), and the last
+test prints the list of pages checked with their screenshots.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from _chromium import Browser, SiteServer, find_chromium
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "_build" / "html"
+SHOTS = ROOT / "artifacts" / "screenshots"
+REQUIRED = os.environ.get("DIT_BROWSER_REQUIRED") == "1"  # set by `make test`: skipping is failing
+
+
+def site_pages() -> list[str]:
+    if not SITE.is_dir():
+        return []
+    pages = []
+    for p in sorted(SITE.rglob("*.html")):
+        rel = p.relative_to(SITE).as_posix()
+        if rel.split("/")[0] in ("_static", "_sources", "slides", "_images"):
+            continue
+        if re.search(r'http-equiv="refresh"', p.read_text(encoding="utf-8", errors="replace")[:2000], re.I):
+            continue  # index.html: a redirect to the root page, which is checked itself
+        pages.append(rel)
+    return pages
+
+
+PAGES = site_pages()
+DECKS = sorted(p.relative_to(SITE).as_posix() for p in (SITE / "slides").glob("*.slides.html")) if SITE.is_dir() else []
+NOTEBOOK_PAGES = {p for p in PAGES if (ROOT / p).with_suffix(".ipynb").is_file()}
+CHROMIUM = find_chromium()
+
+# Console errors we accept, each with the reason. Keep this list short.
+ALLOWED = {
+    # Browsers ask for /favicon.ico on their own; the site has no icon.
+    r"favicon\.ico": "the browser's own request for a site icon",
+}
+
+RESULTS: list[tuple[str, list[str]]] = []  # (page, screenshots), printed by the last test
+
+
+def skip_or_fail(reason: str):
+    if REQUIRED:
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not (SITE / "index.html").is_file():
+        skip_or_fail(f"no built site in {SITE.relative_to(ROOT)}: run `make book` first (`make test` does)")
+    if CHROMIUM is None:
+        skip_or_fail("chromium is not installed: `make browser` (apt-get install chromium) installs it")
+    server = SiteServer(SITE)
+    b = Browser(CHROMIUM, tmp_path_factory.mktemp("chromium-profile"))
+    b.base = server.url
+    yield b
+    b.close()
+    server.close()
+
+
+def shot_name(page: str, suffix: str = "") -> Path:
+    return SHOTS / (page.removesuffix(".html").replace("/", "__") + suffix + ".png")
+
+
+def shown(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+# --- what the page looks like once it has settled -------------------------------------------------
+
+SETTLE = r"""
+(async () => {
+  const sleep = ms => new Promise(r => setTimeout(r, ms));
+  const t0 = Date.now(), limit = 20000;
+  const all = s => [...document.querySelectorAll(s)];
+  // MathJax 3 (site) or 2 (slides), if the page loads it
+  if (document.querySelector('script[src*="mathjax" i]')) {
+    while (Date.now() - t0 < limit) {
+      const MJ = window.MathJax;
+      if (MJ && MJ.startup && MJ.startup.promise) { await MJ.startup.promise; break; }
+      if (MJ && MJ.Hub && MJ.Hub.Queue) { await new Promise(r => MJ.Hub.Queue(r)); break; }
+      await sleep(100);
+    }
+  }
+  const views = all('script[type="application/vnd.jupyter.widget-view+json"]');
+  const rendered = () => views.filter(s => s.parentElement.querySelector('.jupyter-widgets')).length;
+  const drawn = () => all('.plotly-graph-div').filter(d => d.querySelector('.main-svg')).length;
+  while (Date.now() - t0 < limit && (drawn() < all('.plotly-graph-div').length || rendered() < views.length)) {
+    await sleep(100);
+  }
+  await sleep(300);   // widget layout, fonts
+  // the visible text, without code, scripts and typeset math
+  const clone = document.body.cloneNode(true);
+  clone.querySelectorAll('script, style, pre, code, textarea, .highlight, mjx-container, mjx-assistive-mml, '
+    + '.MathJax, .MathJax_CHTML, .MathJax_Preview, .MathJax_Display, .mjx-chtml, .plotly-graph-div, .jupyter-widgets'
+  ).forEach(e => e.remove());
+  const text = clone.textContent;
+  const plots = all('.plotly-graph-div').map(d => ({
+    id: d.id, drawn: !!d.querySelector('.main-svg'),
+    title: (d.layout && d.layout.title && (d.layout.title.text || (typeof d.layout.title === 'string' ? d.layout.title : ''))) || '',
+    sliders: (d.layout && d.layout.sliders || []).length,
+  }));
+  const article = document.querySelector('article') || document.body;
+  // images of the text; widget images (ipywidgets.Image) and plotly's own are parts of their figure
+  const images = [...article.querySelectorAll('img')].filter(img => !img.closest('.jupyter-widgets, .plotly-graph-div')).map(img => ({
+    src: img.getAttribute('src') || '', alt: (img.getAttribute('alt') || '').trim(),
+    caption: !!(img.closest('figure') && img.closest('figure').querySelector('figcaption')),
+  }));
+  return {
+    title: document.title, text: text.slice(0, 200000), plots, images,
+    mathSources: all('.math').length,
+    mathTypesetInSources: all('.math').filter(e => e.querySelector('mjx-container')).length,
+    mjx: all('mjx-container').length, mj2: all('.MathJax_CHTML, .MathJax_CHTML_Display, .mjx-chtml').length,
+    mj2Sources: all('script[type^="math/tex"]').length,
+    mathErrors: all('mjx-merror, .MathJax_Error, .mjx-merror, merror').map(e => e.textContent.slice(0, 80)),
+    widgetViews: views.length, widgetsRendered: rendered(),
+    colab: all('a[href*="colab.research.google.com"]').map(a => a.getAttribute('href')),
+    ipynb: all('a[href*="_sources/"][href$=".ipynb"]').map(a => a.href),
+    slides: all('a[href*="slides/"][href$=".slides.html"]').map(a => a.href),
+    reveal: document.querySelector('.reveal') ? document.querySelector('.reveal').className : null,
+    deckSlides: all('.reveal .slides > section').length,
+    theme: document.documentElement.dataset.theme,
+  };
+})()
+"""
+
+RAW_MATH = [r"\$\$", r"\\\(", r"\\\)", r"\\\[", r"\\\]", r"\\begin\{", r"(?<![\w$])\$[^$\s][^$\n]{0,80}?\$(?![\w$])"]
+RAW_MYST = [r"\{glue[:\w]*\}`", r"\{cite[:\w]*\}`", r"\{(?:doc|ref|numref|eq|chapter|math)\}`", r"^:::", r"```\{",
+            r":::\{", r"\{exercise\}", r"\{solution\}"]
+
+
+def settle(b: Browser, url: str) -> dict:
+    b.goto(url)
+    return b.evaluate(SETTLE)
+
+
+def problems_common(b: Browser, state: dict) -> list[str]:
+    out = []
+    for url in b.requests():
+        parts = urlsplit(url)
+        if parts.scheme in ("data", "blob", "about") or parts.hostname == "127.0.0.1":
+            continue
+        out.append(f"request to another host: {url}")
+    for err in b.errors():
+        if not any(re.search(pattern, err) for pattern in ALLOWED):
+            out.append(f"console: {err[:500]}")
+    for e in b.events:
+        if e["method"] == "Network.responseReceived" and e["params"]["response"]["status"] >= 400:
+            url = e["params"]["response"]["url"]
+            if not any(re.search(pattern, url) for pattern in ALLOWED):
+                out.append(f"HTTP {e['params']['response']['status']}: {url}")
+    for plot in state["plots"]:
+        if not plot["drawn"]:
+            out.append(f"plotly figure {plot['id']} is not drawn (no .main-svg)")
+    if state["widgetsRendered"] < state["widgetViews"]:
+        out.append(f"only {state['widgetsRendered']} of {state['widgetViews']} widgets rendered")
+    if state["widgetViews"] and not re.search(r"live (only )?in Colab", state["text"], re.I):
+        out.append("the page shows widgets but never says they are live in Colab / Jupyter only")
+    if state["mathErrors"]:
+        out.append(f"MathJax could not typeset: {state['mathErrors']}")
+    for pattern in RAW_MATH:
+        m = re.search(pattern, state["text"])
+        if m:
+            around = state["text"][max(0, m.start() - 60): m.end() + 60].replace("\n", " ")
+            out.append(f"raw math left in the text ({pattern}): ...{around}...")
+    return out
+
+
+# --- the site's pages -------------------------------------------------------------------------------
+
+
+def slider_check(b: Browser, page: str) -> tuple[list[str], list[Path]]:
+    """Click the last step of the first plotly slider; the figure must change."""
+    where = b.evaluate(r"""
+    (() => {
+      const gd = [...document.querySelectorAll('.plotly-graph-div')].find(d => d.layout && (d.layout.sliders || []).length);
+      gd.id = gd.id || 'dit-slider-figure';
+      window.__ditSliderEvents = 0;
+      gd.on('plotly_sliderchange', () => { window.__ditSliderEvents += 1; });
+      return {id: gd.id, before: JSON.stringify([gd.data.map(t => t.visible), gd.layout.title, gd.layout.sliders[0].active])};
+    })()""")
+    figure = f"document.getElementById({json.dumps(where['id'])})"
+    before = b.screenshot(shot_name(page, "-slider-before"), element=figure)
+    where.update(b.evaluate(f"""
+    (() => {{
+      const gd = document.getElementById({json.dumps(where['id'])});
+      const railEl = gd.querySelector('.slider-container .slider-rail-rect');
+      // the slider to the middle of the window (vertical scroll only: the page must not shift sideways)
+      const r0 = railEl.getBoundingClientRect();
+      window.scrollTo(0, Math.max(0, r0.top + window.scrollY - window.innerHeight / 2));
+      const ticks = [...gd.querySelectorAll('.slider-container .slider-tick-rect')];
+      const rail = railEl.getBoundingClientRect(), last = ticks[ticks.length - 1].getBoundingClientRect();
+      return {{steps: ticks.length, x: last.left + last.width / 2, y: rail.top + rail.height / 2}};
+    }})()"""))
+    b.click(where["x"], where["y"])
+    b.pump(1.0)
+    after_state = b.evaluate(f"""
+    (() => {{ const gd = document.getElementById({json.dumps(where['id'])});
+      return {{events: window.__ditSliderEvents, active: gd.layout.sliders[0].active,
+              after: JSON.stringify([gd.data.map(t => t.visible), gd.layout.title, gd.layout.sliders[0].active])}}; }})()""")
+    after = b.screenshot(shot_name(page, "-slider"), element=figure)
+    out = []
+    if after_state["events"] < 1 or after_state["active"] != where["steps"] - 1:
+        out.append(f"clicking the slider's last step did not move it (active {after_state['active']}, "
+                   f"{where['steps']} steps, {after_state['events']} slider events)")
+    if after_state["after"] == where["before"]:
+        out.append("moving the slider did not change the figure's data or title")
+    if before.read_bytes() == after.read_bytes():
+        out.append("moving the slider did not change the figure's pixels")
+    before.unlink()
+    return out, [after]
+
+
+CONTRAST = r"""
+(() => {
+  const norm = c => { const e = document.createElement('span'); e.style.color = c; document.body.appendChild(e);
+    const v = getComputedStyle(e).color; e.remove(); return v; };   // any CSS colour -> rgb()/rgba()
+  const lum = c => { const m = norm(c).match(/[\d.]+/g).map(Number); const [r, g, b] = m.slice(0, 3).map(v => {
+      v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const alpha = c => { const m = norm(c).match(/[\d.]+/g); return m.length > 3 ? Number(m[3]) : 1; };
+  const bg = el => { for (let e = el; e; e = e.parentElement) { const c = getComputedStyle(e).backgroundColor;
+      if (alpha(c) > 0.5) return c; } return getComputedStyle(document.documentElement).backgroundColor; };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const worst = [];
+  const sel = 'article p, article li, article h1, article h2, .widget-label, .widget-readout, '
+            + '.widget-html-content, .widget-inline-hbox label, article .admonition-title';
+  for (const el of document.querySelectorAll(sel)) {
+    if (!el.textContent.trim() || !el.offsetParent) continue;
+    const r = ratio(getComputedStyle(el).color, bg(el));
+    if (r < 4.5) worst.push({el: el.className || el.tagName, text: el.textContent.trim().slice(0, 50), ratio: +r.toFixed(2)});
+  }
+  for (const gd of document.querySelectorAll('.plotly-graph-div')) {
+    const fl = gd._fullLayout; if (!fl) continue;
+    const paper = alpha(fl.paper_bgcolor) > 0.5 ? fl.paper_bgcolor : bg(gd);
+    const r = ratio(fl.font.color, paper);
+    if (r < 4.5) worst.push({el: 'plotly ' + gd.id, text: 'font ' + fl.font.color + ' on ' + paper, ratio: +r.toFixed(2)});
+  }
+  return worst;
+})()
+"""
+
+
+def dark_check(b: Browser, page: str) -> tuple[list[str], list[Path]]:
+    """Switch the theme to dark as the theme's own switch does (stored mode), reload, look."""
+    b.evaluate("localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark'); true")
+    b.goto("about:blank")  # a fresh load, not a reload that keeps the scroll position
+    try:
+        state = settle(b, b.base + page)
+        out = [] if state["theme"] == "dark" else [f"dark mode did not apply (data-theme={state['theme']!r})"]
+        out += [f"dark mode: low contrast {w['ratio']} for {w['el']} ({w['text']!r})" for w in b.evaluate(CONTRAST)]
+        path = b.screenshot(shot_name(page, "-dark"))
+    finally:
+        b.evaluate("localStorage.removeItem('mode'); localStorage.removeItem('theme'); true")
+    return out, [path]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_in_browser(browser, page):
+    b = browser
+    state = settle(b, b.base + page)
+    problems = problems_common(b, state)
+    if state["mathSources"] and state["mathTypesetInSources"] < state["mathSources"]:
+        problems.append(f"only {state['mathTypesetInSources']} of {state['mathSources']} formulas typeset by MathJax")
+    for plot in state["plots"]:
+        if not plot["title"].strip():
+            problems.append(f"plotly figure {plot['id']} has no title (every figure has a title and a caption)")
+    for img in state["images"]:
+        alt = img["alt"]
+        if not img["caption"] and (not alt or alt == img["src"] or re.search(r"\.(png|jpe?g|svg|gif)$", alt)):
+            problems.append(f"image {img['src']} has no alt text or caption: give the cell metadata "
+                            '{"mystnb": {"image": {"alt": "..."}}} or {"mystnb": {"figure": {"caption": "..."}}}')
+    if page in NOTEBOOK_PAGES:
+        colab = [u for u in state["colab"] if "/blob/" in u]
+        if not any(u.endswith(page.removesuffix(".html") + ".ipynb") for u in colab):
+            problems.append(f"the launch menu has no Colab link for this notebook ({state['colab']})")
+        for kind, urls in (("the .ipynb download", state["ipynb"]), ("the lecture slides", state["slides"])):
+            urls = [u for u in urls if u.startswith(b.base)]  # never fetch from another host
+            if not urls:
+                problems.append(f"no link to {kind} on this site")
+                continue
+            status = b.evaluate(f"fetch({json.dumps(urls[0])}, {{method: 'HEAD'}}).then(r => r.status)")
+            if status != 200:
+                problems.append(f"{kind} link {urls[0]} answers {status}")
+    shots = [b.screenshot(shot_name(page))]
+    if any(p["sliders"] for p in state["plots"]):
+        more, paths = slider_check(b, page)
+        problems += more
+        shots += paths
+    if page in NOTEBOOK_PAGES:  # the introduction and every chapter, in dark mode too
+        more, paths = dark_check(b, page)
+        problems += more
+        shots += paths
+    RESULTS.append((page, [shown(p) for p in shots]))
+    assert not problems, f"{page}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("deck", DECKS)
+def test_slides_in_browser(browser, deck):
+    b = browser
+    state = settle(b, b.base + deck)
+    problems = problems_common(b, state)
+    if not state["reveal"] or "ready" not in state["reveal"].split():
+        problems.append(f"reveal.js did not initialise (.reveal class: {state['reveal']!r})")
+    if state["deckSlides"] < 2:
+        problems.append(f"the deck has {state['deckSlides']} slide(s)")
+    if state["mj2Sources"] and state["mj2"] < state["mj2Sources"]:
+        problems.append(f"only {state['mj2']} of {state['mj2Sources']} formulas typeset by MathJax 2")
+    for pattern in RAW_MYST:
+        m = re.search(pattern, state["text"], flags=re.MULTILINE)
+        if m:
+            problems.append(f"MyST syntax left as raw text: ...{state['text'][max(0, m.start() - 60): m.end() + 60]}...")
+    shots = [b.screenshot(shot_name(deck), max_height=900)]
+    # the slide with the first figure, drawn when it is shown
+    where = b.evaluate(r"""(() => {
+        const tops = [...document.querySelectorAll('.reveal .slides > section')];
+        const h = tops.findIndex(x => x.querySelector('.plotly-graph-div'));
+        if (h < 0) return null;
+        const subs = [...tops[h].querySelectorAll(':scope > section')];
+        return {h, v: Math.max(0, subs.findIndex(x => x.querySelector('.plotly-graph-div')))}; })()""")
+    if where is not None:
+        b.evaluate(f"location.hash = '#/{where['h']}/{where['v']}'; true")
+        b.pump(1.0)
+        ok = b.evaluate(r"""(() => { const cur = [...document.querySelectorAll('.reveal .slides section.present')]
+              .filter(s => !s.querySelector('section')).pop();
+            const d = cur && cur.querySelector('.plotly-graph-div');
+            return !!(d && d.querySelector('.main-svg') && d.getBoundingClientRect().width > 100); })()""")
+        if not ok:
+            problems.append(f"the figure on slide {where} is not drawn when the slide is shown")
+        shots.append(b.screenshot(shot_name(deck, "-figure"), max_height=900))
+    RESULTS.append((deck, [shown(p) for p in shots]))
+    assert not problems, f"{deck}:\n" + "\n".join(problems)
+
+
+def test_search_finds_pages(browser):
+    b = browser
+    b.goto(b.base + "search.html?q=diffusion")
+    found = b.evaluate(r"""(async () => { for (let i = 0; i < 100; i++) {
+        const n = document.querySelectorAll('#search-results li').length; if (n) return n;
+        await new Promise(r => setTimeout(r, 100)); } return 0; })()""")
+    assert found > 0, "the site's search found nothing for 'diffusion'"
+
+
+def test_every_chapter_has_a_deck():
+    missing = [p for p in NOTEBOOK_PAGES if f"slides/{Path(p).stem}.slides.html" not in DECKS]
+    assert not missing, f"notebook pages without lecture slides (make slides): {missing}"
+
+
+def test_zz_list_of_pages_checked(capsys):
+    """Print what the browser tests looked at (runs last in this module)."""
+    if not RESULTS:
+        skip_or_fail("no page was checked in the browser")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    lines = [f"{page:<40} {'  '.join(shots)}" for page, shots in RESULTS]
+    (SHOTS / "pages-checked.txt").write_text("\n".join(lines) + "\n")
+    with capsys.disabled():
+        print(f"\n\nbrowser test: {len(RESULTS)} pages and decks checked in {CHROMIUM}; screenshots:")
+        for line in lines:
+            print("  " + line)

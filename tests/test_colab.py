@@ -1,0 +1,241 @@
+"""Every notebook runs as it would in Colab: in a fresh kernel, from an empty folder outside the
+checkout, with ``dit_lib`` installed from a wheel (not the editable install of the checkout).
+
+The environment (built once per test session, about 5 s):
+
+* a wheel of ``dit_lib``, built from a copy of the package files (so no ``build/`` or
+  ``*.egg-info`` appears in the checkout), installed into a new, empty virtual environment;
+* the rest (torch, numpy, plotly, ipywidgets, ipykernel, ...) is borrowed from the test
+  environment: a ``.pth`` file in the new environment names the test environment's
+  site-packages folder as a plain path. Python appends that folder to ``sys.path`` *after* the
+  new environment's own site-packages, and does not process the ``.pth`` files inside it, so
+  the editable finder of the checkout (``__editable__.dit_lib-*.pth``) never runs and the wheel's
+  ``dit_lib`` is the only one the kernel can import. This is what Colab is like (its own torch and
+  plotly, dit_lib from a package) at the cost of a file copy, instead of a second 1 GB
+  installation of torch and the notebook stack (half a minute or more on every fresh machine).
+  The kernel checks it: ``dit_lib.__file__`` is not in the checkout, ``sys.path`` does not hold
+  the checkout, and its working folder starts empty.
+
+Each notebook then runs with nbclient (600 s per cell, as in the site build). These tests are
+the second and last execution of each notebook in ``make test`` (the site build is the first).
+Static checks keep notebooks Colab-friendly: no ``os.chdir``/``sys.path`` edits, no paths into the
+repository, only core ipywidgets (no ``FigureWidget``, ``anywidget``, ``ipympl``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from jupyter_client import KernelManager
+from jupyter_client.kernelspec import KernelSpecManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+from traitlets import default
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import colab_cell  # noqa: E402  (tools/ is not a package)
+
+NOTEBOOKS = colab_cell.notebooks(ROOT)
+TIMEOUT = 600  # seconds per cell, as in _config.yml
+KERNEL = "dit-book-colab"
+
+os.environ.setdefault("PLOTLY_RENDERER", "notebook_connected")  # as in the site build
+
+
+def rel(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def code_cells(path: Path) -> list[tuple[int, str]]:
+    nb = nbformat.read(path, as_version=4)
+    return [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+
+
+# --- static checks: what Colab cannot do ------------------------------------------------------
+
+FORBIDDEN = {
+    r"\bos\.chdir\(": "os.chdir: a notebook runs from whatever folder Colab gives it",
+    r"\bsys\.path\.(?:insert|append|extend)\(": "sys.path edits: import the installed dit_lib",
+    r"""["'](?:\.\./|\./)?(?:dit_lib|book|notebooks|tests|tools|benchmarks)/""": "a path into the repository: Colab has no checkout",
+    r"""["']\.\./""": "a relative path out of the notebook's folder: Colab has no checkout",
+    r"\bFigureWidget\b": "plotly FigureWidget does not render on the site nor in a fresh Colab: use fig.show()",
+    r"\banywidget\b|\bipympl\b|%matplotlib\s+widget": "only core ipywidgets (with Output) render on the site",
+}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=rel)
+def test_notebook_is_colab_friendly(path):
+    problems = [
+        f"cell {i}: {why} ({m.group(0)!r})"
+        for i, source in code_cells(path)
+        for pattern, why in FORBIDDEN.items()
+        for m in [re.search(pattern, source)]
+        if m
+    ]
+    assert not problems, f"{rel(path)}:\n" + "\n".join(problems)
+
+
+def test_setup_cells_and_readme_table_are_in_sync():
+    """The first code cell of every notebook and the README's Colab table follow _config.yml."""
+    stale = colab_cell.run(ROOT, check=True)
+    assert not stale, "\n".join(stale) + "\nrun `make colab-cells` (python tools/colab_cell.py)"
+
+
+def test_setup_cell_never_reinstalls_torch():
+    """pip leaves an installed requirement alone when it satisfies the range; dit_lib asks for
+    torch with a lower bound only, so Colab's torch stays, and the cell never forces a reinstall."""
+    from packaging.requirements import Requirement
+
+    url, branch = colab_cell.repository(ROOT)
+    source = colab_cell.setup_source(url, branch)
+    pip_lines = [line for line in source.splitlines() if "pip install" in line]
+    assert pip_lines and not any("torch" in line for line in pip_lines), pip_lines
+    assert not re.search(r"--upgrade|\s-U\b|--force-reinstall|--ignore-installed", source)
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    torch = next(Requirement(d) for d in deps if Requirement(d).name == "torch")
+    assert all(s.operator in (">=", ">") for s in torch.specifier), (
+        f"dit_lib requires {torch}: an upper bound or pin would make pip replace Colab's torch"
+    )
+
+
+# --- the Colab-like environment ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def colab_env(tmp_path_factory) -> dict:
+    base = tmp_path_factory.mktemp("colab")
+    assert not base.resolve().is_relative_to(ROOT), f"{base} must be outside the checkout"
+    # 1. a wheel, from a copy of what the package is built from
+    src = base / "src"
+    shutil.copytree(ROOT / "dit_lib", src / "dit_lib", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    wheels = base / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
+         "-w", str(wheels), str(src)],
+        check=True,
+    )
+    (wheel,) = wheels.glob("dit_lib-*.whl")
+    # 2. an empty virtual environment, with the wheel installed into its site-packages
+    venv = base / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = Path(
+        subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                       check=True, capture_output=True, text=True).stdout.strip()
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
+        check=True,
+    )
+    # 3. everything else from the test environment, as a plain path (see the module docstring)
+    borrowed = sorted({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")})
+    (site / "zz-borrow-test-environment.pth").write_text("\n".join(borrowed) + "\n")
+    # 4. a kernel spec for that Python, in a folder of its own
+    kernels = base / "kernels"
+    (kernels / KERNEL).mkdir(parents=True)
+    (kernels / KERNEL / "kernel.json").write_text(json.dumps({
+        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Colab-like (dit_lib from a wheel)",
+        "language": "python",
+        "env": {"PYTHONNOUSERSITE": "1"},
+    }))
+
+    class ColabKernelManager(KernelManager):
+        @default("kernel_spec_manager")
+        def _kernel_spec_manager_default(self):
+            return KernelSpecManager(kernel_dirs=[str(kernels)])
+
+    return {"base": base, "wheel": wheel, "python": python, "manager": ColabKernelManager}
+
+
+def fresh_dir(env: dict, name: str) -> Path:
+    cwd = env["base"] / "run" / name
+    cwd.mkdir(parents=True)
+    return cwd
+
+
+def execute(nb, env: dict, cwd: Path):
+    client = NotebookClient(
+        nb,
+        timeout=TIMEOUT,
+        kernel_name=KERNEL,
+        kernel_manager_class=env["manager"],
+        resources={"metadata": {"path": str(cwd)}},
+    )
+    return client.execute()
+
+
+def guard_cells() -> tuple:
+    """Cells the test adds: the folder is empty and outside the checkout at the start; after the
+    set-up cell, dit_lib is the wheel's."""
+    root = repr(str(ROOT))
+    first = nbformat.v4.new_code_cell(
+        "import os as _os, sys as _sys, pathlib as _pl\n"
+        f"_root = _pl.Path({root})\n"
+        "assert not _pl.Path.cwd().resolve().is_relative_to(_root), f'cwd {_pl.Path.cwd()} is in the checkout'\n"
+        "assert _os.listdir('.') == [], f'the working folder is not empty: {_os.listdir(\".\")}'\n"
+        "assert not any(p and _pl.Path(p).resolve() == _root for p in _sys.path), f'the checkout is on sys.path'\n"
+    )
+    after_setup = nbformat.v4.new_code_cell(
+        "import dit_lib as _dl, pathlib as _pl\n"
+        f"_root = _pl.Path({root})\n"
+        "assert not _pl.Path(_dl.__file__).resolve().is_relative_to(_root), f'dit_lib comes from the checkout: {_dl.__file__}'\n"
+        "print('dit_lib from', _dl.__file__)\n"
+    )
+    return first, after_setup
+
+
+def test_kernel_sees_the_wheel_not_the_checkout(colab_env):
+    nb = nbformat.v4.new_notebook(cells=[
+        *guard_cells(),
+        nbformat.v4.new_code_cell(
+            "import dit_lib, sys, importlib.metadata as md\n"
+            "print(dit_lib.__file__); print(sys.prefix); print(md.distribution('dit_lib')._path)"
+        ),
+    ])
+    out = execute(nb, colab_env, fresh_dir(colab_env, "probe")).cells[-1].outputs[0]["text"].splitlines()
+    assert Path(out[0]).resolve().is_relative_to(colab_env["base"].resolve()), out
+    assert Path(out[1]) == colab_env["python"].parent.parent, f"kernel runs in {out[1]}, not the Colab-like venv"
+    assert "site-packages" in out[2] and not Path(out[2]).resolve().is_relative_to(ROOT), out
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "no notebooks found in notebooks/ or book/"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=rel)
+def test_notebook_runs_like_in_colab(path, colab_env, record_property, monkeypatch):
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    nb = nbformat.read(path, as_version=4)
+    first, after_setup = guard_cells()
+    setup_at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    assert colab_cell.is_setup_cell(nb.cells[setup_at]), f"{rel(path)}: run `make colab-cells`"
+    nb.cells.insert(setup_at + 1, after_setup)
+    nb.cells.insert(0, first)
+    cwd = fresh_dir(colab_env, path.stem)
+    start = time.perf_counter()
+    try:
+        execute(nb, colab_env, cwd)
+    except CellExecutionError as err:
+        pytest.fail(f"{rel(path)} failed in the Colab-like kernel after {time.perf_counter() - start:.1f} s "
+                    f"(cwd {cwd}):\n{err}", pytrace=False)
+    seconds = time.perf_counter() - start
+    record_property("seconds", round(seconds, 2))
+    made = sorted(p.name for p in cwd.iterdir())
+    print(f"{rel(path)}: ran like in Colab in {seconds:.1f} s, from {cwd}" + (f" (it wrote {made})" if made else ""))
