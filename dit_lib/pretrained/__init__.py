@@ -1,0 +1,56 @@
+"""Small checkpoints trained by our own code, shipped inside the package (no downloads).
+
+    from dit_lib.pretrained import load_pretrained, list_pretrained
+    model = load_pretrained("digits")          # a trained DiT in eval mode (EMA weights)
+
+Each checkpoint has a model card beside it (`<name>.md`: data, config, steps, wall time,
+quality). `make checkpoints` retrains them bit for bit with `python -m dit_lib.train`.
+"""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from ..checkpoint import load_checkpoint, load_model
+from ..models import DiT
+
+# name: the recipe that trains it (the arguments of `python -m dit_lib.train`), kept in one place
+RECIPES: dict[str, list[str]] = {
+    "digits": ["--dataset", "digits", "--model", "DiT-Tiny/2", "--steps", "1200", "--batch-size", "128",
+               "--lr", "1e-3", "--sample-at", "50", "150", "300", "600", "1200"],
+}
+
+
+def _folder() -> Path:
+    return Path(str(resources.files(__name__)))
+
+
+def list_pretrained() -> list[str]:
+    """Names of the shipped checkpoints."""
+    return sorted(p.stem for p in _folder().glob("*.pt"))
+
+
+def checkpoint_path(name: str) -> Path:
+    """Path of the shipped checkpoint `name` (e.g. "digits")."""
+    path = _folder() / f"{name}.pt"
+    if not path.is_file():
+        raise ValueError(f"unknown pretrained checkpoint {name!r}; shipped ones: {list_pretrained()} "
+                         f"(train your own with `python -m dit_lib.train`).")
+    return path
+
+
+def load_pretrained(name: str) -> DiT:
+    """The shipped model `name`, in eval mode."""
+    return load_model(checkpoint_path(name))
+
+
+def load_record(name: str) -> dict:
+    """What training recorded for `name`: loss curve, gate magnitudes, sample grids, wall time."""
+    ckpt = load_checkpoint(checkpoint_path(name))
+    return {"record": ckpt["record"], "train_config": ckpt["train_config"], "model_config": ckpt["model_config"]}
+
+
+def model_card(name: str) -> str:
+    """The markdown model card shipped beside the checkpoint."""
+    checkpoint_path(name)
+    return (_folder() / f"{name}.md").read_text()

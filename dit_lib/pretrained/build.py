@@ -1,0 +1,122 @@
+"""Train the shipped checkpoints and write their model cards; or check that they reproduce.
+
+    python -m dit_lib.pretrained.build digits            # train -> dit_lib/pretrained/digits.pt + digits.md
+    python -m dit_lib.pretrained.build --all
+    python -m dit_lib.pretrained.build digits --check    # retrain in a temp dir, compare weights bit for bit
+    python -m dit_lib.pretrained.build --cards           # rewrite the cards (e.g. after benchmarks/quality.py)
+
+Training is seeded and runs on 2 CPU threads (the project's machine), so the same recipe gives
+the same weights bit for bit on the same kind of machine. The card's quality table comes from
+`<name>_quality.json`, written by `benchmarks/quality.py <name>`.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from . import RECIPES, _folder
+from ..checkpoint import load_checkpoint
+from ..flops import count_params
+from ..train import main as train_main
+from .. import __version__
+
+THREADS = 2
+
+
+def weights_digest(path) -> str:
+    """sha256 over the weights' names, shapes and bytes (the file itself also holds timings)."""
+    h = hashlib.sha256()
+    for name, w in load_checkpoint(path)["model"].items():
+        h.update(name.encode())
+        h.update(str(tuple(w.shape)).encode())
+        h.update(w.contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def train(name: str, out: Path) -> Path:
+    torch.set_num_threads(THREADS)
+    train_main(RECIPES[name] + ["--ship", "--no-progress", "--out", str(out)])
+    return out
+
+
+def card(name: str) -> str:
+    path = _folder() / f"{name}.pt"
+    ckpt = load_checkpoint(path)
+    tc, mc, rec = ckpt["train_config"], ckpt["model_config"], ckpt["record"]
+    from ..checkpoint import build_model
+    n_params = count_params(build_model(ckpt, path))
+    lines = [f"# Model card: `{name}`", "",
+             f"A tiny class-conditional DiT trained by this repository's own code (`dit_lib {__version__}`).", "",
+             "## Data", "",
+             f"`dit_lib.data.load_dataset({tc['dataset']!r}, split='train'"
+             + "".join(f", {k}={v!r}" for k, v in tc.get("data_kwargs", {}).items()) + ")`: "
+             + {"digits": "scikit-learn's bundled 8x8 handwritten digits (10 classes), scaled to [-1, 1]; "
+                          "the book's fixed 80/20 split.",
+                "shapes": "procedurally generated coloured shapes (3 shapes x 3 colours = 9 classes), "
+                          "random position and size, seed 0."}.get(tc["dataset"], ""), "",
+             "## Model", "",
+             f"`{tc['model']}`: " + ", ".join(f"{k}={v}" for k, v in mc.items()) + f"; {n_params:,} parameters.", "",
+             "## Training", "",
+             f"`python -m dit_lib.train {' '.join(RECIPES[name])}` (the recipe in `dit_lib/pretrained/__init__.py`): "
+             f"{tc['steps']} steps, batch {tc['batch_size']}, AdamW lr {tc['lr']}, EMA {tc['ema_decay']} with warm-up, "
+             f"grad clip {tc['grad_clip']}, label dropout {tc['class_dropout_prob']}, "
+             f"{'learned variance (hybrid loss)' if tc['learn_sigma'] else 'fixed variance'}, "
+             f"{tc['noise_schedule']} schedule, T = {tc['diffusion_steps']}, seed {tc['seed']}.", "",
+             f"Wall time: {rec['wall_time']:.0f} s on {THREADS} CPU threads ({platform.machine()}, torch {torch.__version__}). "
+             f"Final smoothed training loss {rec['loss'][-1]:.4f}. The file stores the EMA weights only.", "",
+             f"Reproduce: `make checkpoints` (or `python -m dit_lib.pretrained.build {name}`); "
+             f"`--check` retrains and compares weights bit for bit. Weights digest: `{weights_digest(path)[:16]}`.", ""]
+    qpath = _folder() / f"{name}_quality.json"
+    lines += ["## Quality", ""]
+    if qpath.is_file():
+        q = json.loads(qpath.read_text())
+        lines += [f"Measured by `python benchmarks/quality.py {name}` (samples per setting: {q['rows'][0]['n']}; "
+                  f"judge: a small CNN trained on real data only, {q['judge_test_accuracy']:.1%} on the real test split; "
+                  f"FD: Fréchet distance of judge features, next to the real-vs-real floor at the same size).", "",
+                  "| sampler | steps | guidance | judge accuracy | FD | FD real vs real | ms / sample |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in q["rows"]:
+            lines.append(f"| {r['method'].upper()} | {r['steps']} | {r['cfg_scale']:g} | {r['accuracy']:.1%} | "
+                         f"{r['fd']:.2f} | {r['fd_real_baseline']:.2f} | {1000 * r['seconds_per_sample']:.1f} |")
+    else:
+        lines.append(f"Not measured yet: run `python benchmarks/quality.py {name}`.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m dit_lib.pretrained.build", description=__doc__.split("\n\n")[0])
+    p.add_argument("names", nargs="*", help=f"checkpoints to build: {sorted(RECIPES)}")
+    p.add_argument("--all", action="store_true")
+    p.add_argument("--check", action="store_true", help="retrain in a temp dir and compare weights")
+    p.add_argument("--cards", action="store_true", help="only rewrite the model cards")
+    a = p.parse_args(argv)
+    names = sorted(RECIPES) if a.all or (a.cards and not a.names) else a.names
+    unknown = set(names) - set(RECIPES)
+    if unknown or not names:
+        p.error(f"name one or more of {sorted(RECIPES)} (or --all); got {sorted(unknown) or 'none'}")
+    status = 0
+    for name in names:
+        if a.check:
+            with tempfile.TemporaryDirectory() as tmp:
+                fresh = weights_digest(train(name, Path(tmp) / f"{name}.pt"))
+            shipped = weights_digest(_folder() / f"{name}.pt")
+            same = fresh == shipped
+            print(f"{name}: {'reproduced bit for bit' if same else 'DIFFERENT'} ({fresh[:16]} vs shipped {shipped[:16]})")
+            status |= not same
+            continue
+        if not a.cards:
+            train(name, _folder() / f"{name}.pt")
+        (_folder() / f"{name}.md").write_text(card(name))
+        print(f"wrote {_folder() / f'{name}.md'}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
