@@ -39,7 +39,7 @@ export JUPYTER_PREFER_ENV_PATH := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup vendor book slides colab-cells browser test serve clean distclean
+.PHONY: checkpoints check-checkpoints help setup vendor book slides colab-cells browser test serve clean distclean
 
 help:
 	@echo "make book       set up $(VENV), execute every notebook, build $(SITE) (warnings are errors)"
@@ -105,3 +105,11 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV) $(VENDOR_DIR)
+
+# The shipped checkpoints (dit_lib/pretrained/*.pt + model cards), trained by our own code.
+checkpoints: $(SETUP_STAMP)
+	$(PY) -m dit_lib.pretrained.build --all
+
+# Retrain every shipped checkpoint in a temp dir and compare the weights bit for bit.
+check-checkpoints: $(SETUP_STAMP)
+	$(PY) -m dit_lib.pretrained.build --all --check
