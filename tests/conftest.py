@@ -28,3 +28,12 @@ def official_model(official):
     model = DiT(**official["config"])
     model.load_state_dict(official["state_dict"], strict=True)
     return model.eval()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """The tests' tensors are tiny: one thread is fastest, and a busy machine cannot stall OpenMP workers."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

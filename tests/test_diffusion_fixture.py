@@ -16,15 +16,6 @@ TABLES = ("betas", "alphas_cumprod", "alphas_cumprod_prev", "alphas_cumprod_next
           "posterior_mean_coef1", "posterior_mean_coef2")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors run fastest on one thread, and a busy machine cannot stall OpenMP workers."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def ref(official):
     """The official fixture (loaded by conftest.py; a missing file is an error, never a skip)."""

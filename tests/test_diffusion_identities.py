@@ -8,15 +8,6 @@ from dit_lib.diffusion import (GaussianDiffusion, ModelVarType, create_diffusion
                                get_named_beta_schedule, normal_kl, space_timesteps)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors run fastest on one thread, and a busy machine cannot stall OpenMP workers."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_linear_schedule_endpoints_scale_with_T():
     for T in (1000, 250, 4000):
         betas = get_named_beta_schedule("linear", T)

@@ -6,15 +6,6 @@ from dit_lib.diffusion import create_diffusion
 from dit_lib.models import DiT
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors run fastest on one thread, and a busy machine cannot stall OpenMP workers."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def toy_batch(batch_size=16):
     """Two classes of fixed 3 x 8 x 8 images in [-1, 1]: a saddle and a stripe pattern."""
     g = torch.linspace(-1, 1, 8)

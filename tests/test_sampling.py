@@ -7,15 +7,6 @@ from dit_lib.diffusion import create_diffusion
 from dit_lib.models import DiT
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors run fastest on one thread, and a busy machine cannot stall OpenMP workers."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class GaussianDataEps:
     """The exact eps-prediction for data x_0 ~ N(0, s^2 I), a tiny linear "model":
     E[eps | x_t] = sqrt(1 - abar_t) x_t / (abar_t s^2 + 1 - abar_t)."""

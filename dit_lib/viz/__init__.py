@@ -25,6 +25,19 @@ def style(fig, *, height: int | None = None, width: int | None = None):
     return fig
 
 
+def frame_axes(fig, axes, title: str | None = None):
+    """Matplotlib panels in the book's look: no ticks, grey frames, an optional left-aligned title."""
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_color("#9aa5b1")
+    if title:
+        fig.suptitle(title, fontsize=11, color=FONT["color"], x=0.02, ha="left")
+    fig.tight_layout()
+    return fig
+
+
 def to_numpy_image(x):
     """A [-1, 1] image tensor (C, H, W) -> numpy (H, W) or (H, W, 3) in [0, 1] for plotting."""
     from ..data import to_image

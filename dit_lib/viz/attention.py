@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from . import COLORWAY, FONT, PAPER, style
+from . import COLORWAY, FONT, PAPER, frame_axes, style
 from .tokens import GRID_LINE, grid_lines, rounded, to_rgb_uint8
 
 COLORSCALE = "Viridis"
@@ -486,15 +486,7 @@ def attention_mpl(x0: torch.Tensor, x_t: torch.Tensor, attn: torch.Tensor, query
     axes[3].set_xlabel("key", fontsize=9, color=FONT["color"])
     axes[3].set_ylabel("query", fontsize=9, color=FONT["color"])
     fig.colorbar(im, ax=axes[3], fraction=0.046, pad=0.04).ax.tick_params(labelsize=8)
-    for ax in axes:
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for spine in ax.spines.values():
-            spine.set_color("#9aa5b1")
-    if title:
-        fig.suptitle(title, fontsize=11, color=FONT["color"], x=0.02, ha="left")
-    fig.tight_layout()
-    return fig
+    return frame_axes(fig, axes, title)
 
 
 __all__ = ["attention_cost_figure", "attention_matrices_figure", "query_maps_figure", "offset_profiles_figure",

@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from . import COLORWAY, FONT, GRID, PAPER, style
+from . import COLORWAY, FONT, GRID, PAPER, frame_axes, style
 
 GAP_RGB = (228, 231, 235)      # the style's GRID colour, between tokens in a strip
 GRID_LINE = "#f59e0b"          # patch boundaries drawn over an image (amber: visible on black and white)
@@ -228,15 +228,7 @@ def patch_tokens_mpl(x: torch.Tensor, p: int, *, title: str = "", per_line: int 
     ax_tok.imshow(strip, interpolation="nearest")
     ax_tok.set_title(f"L = {gh * gw} tokens of p·p·C = {p * p * x.shape[0]} numbers, in reading order",
                      fontsize=10, color=FONT["color"])
-    for ax in (ax_img, ax_tok):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for spine in ax.spines.values():
-            spine.set_color("#9aa5b1")
-    if title:
-        fig.suptitle(title, fontsize=11, color=FONT["color"], x=0.02, ha="left")
-    fig.tight_layout()
-    return fig
+    return frame_axes(fig, (ax_img, ax_tok), title)
 
 
 def figure_png(fig) -> bytes:
