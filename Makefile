@@ -39,7 +39,7 @@ export JUPYTER_PREFER_ENV_PATH := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: checkpoints check-checkpoints help setup vendor book slides colab-cells browser test serve clean distclean
+.PHONY: ablation checkpoints check-checkpoints help setup vendor book slides colab-cells browser test serve clean distclean
 
 help:
 	@echo "make book       set up $(VENV), execute every notebook, build $(SITE) (warnings are errors)"
@@ -113,3 +113,7 @@ checkpoints: $(SETUP_STAMP)
 # Retrain every shipped checkpoint in a temp dir and compare the weights bit for bit.
 check-checkpoints: $(SETUP_STAMP)
 	$(PY) -m dit_lib.pretrained.build --all --check
+
+# Chapter 4's conditioning ablation (dit_lib/pretrained/conditioning_ablation.json), ~20 min here.
+ablation: $(SETUP_STAMP)
+	$(PY) benchmarks/conditioning_ablation.py

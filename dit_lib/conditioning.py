@@ -206,21 +206,21 @@ class ConditioningDiT(nn.Module):
     def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """x: (B, C, H, W) noisy input, t: (B,) timesteps, y: (B,) labels -> (B, C_out, H, W)."""
         self.check_inputs(x, t, y)
-        x = self.x_embedder(x) + self.pos_embed                        # (B, L, D)
+        x = self.x_embedder(x) + self.pos_embed              # (B, L, D)
         L = x.shape[1]
-        t_emb = self.t_embedder(t)                                     # (B, D)
-        y_emb = self.y_embedder(y, self.training)                      # (B, D)
-        if self.variant == "in_context":
-            x = torch.cat([x, t_emb[:, None], y_emb[:, None]], dim=1)  # (B, L + 2, D): two more tokens
+        t_emb = self.t_embedder(t)                           # (B, D)
+        y_emb = self.y_embedder(y, self.training)            # (B, D)
+        if self.variant == "in_context":                     # two more tokens: (B, L + 2, D)
+            x = torch.cat([x, t_emb[:, None], y_emb[:, None]], dim=1)
             cond = None
-        elif self.variant == "cross_attention":
-            cond = torch.stack([t_emb, y_emb], dim=1)                  # (B, 2, D): the context sequence
-        else:
-            cond = t_emb + y_emb                                       # (B, D): c
+        elif self.variant == "cross_attention":              # a context sequence: (B, 2, D)
+            cond = torch.stack([t_emb, y_emb], dim=1)
+        else:                                                # adaLN(-Zero): c, (B, D)
+            cond = t_emb + y_emb
         for block in self.blocks:
-            x = block(x, cond)                                         # (B, L or L + 2, D)
-        x = self.final_layer(x[:, :L], cond)                           # (B, L, p*p*C_out): t, y tokens dropped
-        return unpatchify(x, self.patch_size, self.x_embedder.grid_size, self.out_channels)  # (B, C_out, H, W)
+            x = block(x, cond)                               # (B, L or L + 2, D)
+        x = self.final_layer(x[:, :L], cond)                 # (B, L, p*p*C_out): t, y tokens dropped
+        return unpatchify(x, self.patch_size, self.x_embedder.grid_size, self.out_channels)
 
 
 # ----------------------------------------------------------------------------- gates of a trained DiT

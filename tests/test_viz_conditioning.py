@@ -46,10 +46,13 @@ def fake_runs(n=40, seeds=(0, 1)):
 def test_gate_opening_figure(gates):
     fig = vc.gate_opening_figure([0, 50, 100], [25, 975], gates)
     assert "gates" in title_of(fig)
+    steps = fig.layout.sliders[0].steps
     bars_attn, bars_mlp, heat = fig.data
-    np.testing.assert_allclose(bars_attn.y, gates[-1].mean(0)[:, 0], atol=1e-4)
-    np.testing.assert_allclose(bars_mlp.y, gates[-1].mean(0)[:, 1], atol=1e-4)
-    np.testing.assert_allclose(np.array(heat.z), gates[-1].reshape(2, 8), atol=1e-4)
+    assert fig.layout.sliders[0].active == 1                        # the first probe after step 0
+    np.testing.assert_allclose(bars_attn.y, gates[1].mean(0)[:, 0], atol=1e-4)
+    np.testing.assert_allclose(bars_mlp.y, gates[1].mean(0)[:, 1], atol=1e-4)
+    np.testing.assert_allclose(np.array(heat.z), gates[1].reshape(2, 8), atol=1e-4)
+    np.testing.assert_allclose(steps[2].args[0]["z"][2], gates[2].reshape(2, 8), atol=1e-4)
     steps = fig.layout.sliders[0].steps
     assert [s.label for s in steps] == ["0", "50", "100"]
     assert steps[0].args[0]["y"][0] == [0, 0, 0, 0] and list(steps[0].args[0]["y"][2]) == ["t = 25", "t = 975"]

@@ -40,7 +40,8 @@ def _check_len(name: str, values, n: int) -> None:
 
 def gate_opening_figure(steps: Sequence[int], timesteps: Sequence[int], gates, *, active: int | None = None,
                         title: str | None = None):
-    """The recorded mean |gate| of every block, with a slider over the training steps of the probes.
+    """The recorded mean |gate| of every block, with a slider over the training steps of the probes
+    (starting at the first probe after step 0).
 
     Left: bars per block for the attention and the MLP gate, averaged over the probe timesteps.
     Right: a heatmap of the same gates at each probe timestep (rows) for every block and branch.
@@ -53,9 +54,9 @@ def gate_opening_figure(steps: Sequence[int], timesteps: Sequence[int], gates, *
     n_steps, n_t, depth, _ = g.shape
     _check_len("steps", steps, n_steps)
     _check_len("timesteps", timesteps, n_t)
-    active = n_steps - 1 if active is None else active
+    active = min(1, n_steps - 1) if active is None else active       # the first probe after step 0
     blocks = [f"block {i + 1}" for i in range(depth)]
-    cols = [f"{i + 1} {'attn' if br == 'attention' else br}" for i in range(depth) for br in BRANCHES]
+    cols = [f"{i + 1}·{'attn' if br == 'attention' else br}" for i in range(depth) for br in BRANCHES]
     rows = [f"t = {t}" for t in timesteps]
     top = float(g.max()) * 1.08 or 1.0
     mean_t = g.mean(axis=1)                                                    # (n_steps, depth, 2)
@@ -84,12 +85,12 @@ def gate_opening_figure(steps: Sequence[int], timesteps: Sequence[int], gates, *
                                 "z": [None, None, z(k)]}, {"title.text": heading(k)}, [0, 1, 2]])
                     for k, s in enumerate(steps)]
     fig.update_layout(title=heading(active), barmode="group",
-                      sliders=[dict(active=active, currentvalue=dict(prefix="training step "), pad=dict(t=50),
+                      sliders=[dict(active=active, currentvalue=dict(prefix="training step "), pad=dict(t=80),
                                     steps=slider_steps)],
                       legend=dict(x=0.01, y=0.99, xanchor="left", yanchor="top", bgcolor="rgba(255,255,255,0.8)"),
                       yaxis=dict(title="mean |gate|", range=[0, top * 1.25]))
     fig.update_yaxes(autorange="reversed", row=1, col=2)
-    fig.update_xaxes(title_text="block and branch", tickangle=0, row=1, col=2)
+    fig.update_xaxes(title_text="block·branch", tickangle=-45, row=1, col=2)
     return style(fig, height=500).update_layout(margin=dict(t=110, b=90))
 
 
@@ -150,7 +151,8 @@ def smooth(values: Sequence[float], decay: float = 0.98) -> np.ndarray:
 def ablation_curves_figure(runs: Sequence[Mapping], *, decay: float = 0.98, key: str = "mse",
                            title: str | None = None, y_range: Sequence[float] | None = None):
     """Training curves of the conditioning variants: the smoothed per-step `key` ("mse") of every run
-    (thin: one seed; thick: the mean over seeds), with a dropdown between all steps and the last half.
+    (thin: one seed; thick: the mean over seeds), zoomed into the second half of training, where the
+    curves separate, with buttons between that and all steps.
 
     `runs`: the `runs` list of the ablation data; each has `variant`, `seed` and a per-step `key` list.
     """
@@ -177,20 +179,20 @@ def ablation_curves_figure(runs: Sequence[Mapping], *, decay: float = 0.98, key:
                                  line=dict(color=color, width=3),
                                  hovertemplate=f"{label}<br>step %{{x}}: %{{y:.4f}}<extra></extra>"))
     half = n // 2
-    tail = np.stack([smooth(r[key], decay) for r in runs])[:, half:]            # (runs, n - half)
-    lo, hi = float(tail.min()), float(tail.max())
+    every = np.stack([smooth(r[key], decay) for r in runs])                    # (runs, n)
+    lo, hi = float(every[:, half:].min()), float(every[:, half:].max())
     pad = 0.08 * (hi - lo)
-    full = list(y_range) if y_range is not None else None
-    buttons = [dict(label="all steps", method="relayout",
-                    args=[{"xaxis.range": [0, n + 1], "yaxis.range": full, "yaxis.autorange": full is None}]),
-               dict(label=f"steps {half}-{n} (zoom)", method="relayout",
-                    args=[{"xaxis.range": [half, n + 1], "yaxis.range": [lo - pad, hi + pad]}])]
+    full = list(y_range) if y_range is not None else [0, 1.05 * float(every.max())]
+    zoom = {"xaxis.range": [half, n + 1], "yaxis.range": [lo - pad, hi + pad]}
+    buttons = [dict(label=f"steps {half}-{n}", method="relayout", args=[zoom]),
+               dict(label="all steps", method="relayout", args=[{"xaxis.range": [0, n + 1], "yaxis.range": full}])]
     fig.update_layout(
         title=(title or "The same budget, four ways to condition") +
-        f"<br><sup>noise-prediction loss (mse term) per training step, smoothed (EMA {decay:g}); lower is better</sup>",
-        xaxis=dict(title="training step", range=[0, n + 1]), yaxis=dict(title="mse (smoothed)", range=full),
-        updatemenus=[dict(type="buttons", direction="right", x=1.0, xanchor="right", y=1.1, yanchor="bottom",
-                          buttons=buttons, showactive=True)],
+        f"<br><sup>noise-prediction loss (mse term) per step, smoothed (EMA {decay:g}); lower is better</sup>",
+        xaxis=dict(title="training step", range=zoom["xaxis.range"]),
+        yaxis=dict(title="mse (smoothed)", range=zoom["yaxis.range"]),
+        updatemenus=[dict(type="buttons", direction="right", x=1.0, xanchor="right", y=1.02, yanchor="bottom",
+                          buttons=buttons, showactive=True, active=0)],
         legend=dict(orientation="h", y=-0.18, yanchor="top", x=0))
     return style(fig, height=500).update_layout(margin=dict(t=110, b=110))
 
@@ -200,6 +202,9 @@ QUALITY = {  # key of a run's `curve` -> (label, lower is better, number format)
     "fd": ("FD of 200 samples to real digits (judge features)", True, ".2f"),
     "accuracy": ("judge accuracy of 200 samples (DDIM-25, guidance 2)", False, ".1%"),
 }
+
+
+AXIS = {"heldout_mse": "held-out mse", "fd": "FD (judge features)", "accuracy": "judge accuracy"}
 
 
 def ablation_quality_figure(runs: Sequence[Mapping], *, fd_floor: float | None = None, title: str | None = None):
@@ -246,9 +251,9 @@ def ablation_quality_figure(runs: Sequence[Mapping], *, fd_floor: float | None =
     for k in keys:
         vis = [i in groups[k] for i in range(len(fig.data))]
         buttons.append(dict(label=QUALITY[k][0].split(" (")[0].split(" of")[0], method="update",
-                            args=[{"visible": vis}, {"title.text": heading(k),
+                            args=[{"visible": vis}, {"title.text": heading(k), "yaxis.title.text": AXIS[k],
                                                      "yaxis.tickformat": ".0%" if k == "accuracy" else ""}]))
-    fig.update_layout(title=heading(keys[0]), xaxis_title="training step", yaxis_title="value",
+    fig.update_layout(title=heading(keys[0]), xaxis_title="training step", yaxis_title=AXIS[keys[0]],
                       updatemenus=[dict(type="dropdown", x=1.0, xanchor="right", y=1.12, yanchor="bottom",
                                         buttons=buttons)],
                       legend=dict(orientation="h", y=-0.18, yanchor="top", x=0))
@@ -409,7 +414,8 @@ def gate_scale_samples_figure(factors: Sequence[float], rows: Sequence[str], sam
     fig.update_yaxes(tickvals=y_mid, ticktext=list(rows), showgrid=False, zeroline=False, range=[pic_h, 0])
     fig.update_xaxes(tickvals=x_mid, ticktext=list(class_names) if class_names else [str(j) for j in range(N)],
                      showgrid=False, zeroline=False, side="top", range=[0, pic_w], title="class label y")
-    return style(fig, height=200 + 2 * pic_h).update_layout(margin=dict(t=130, l=130))
+    fig.update_yaxes(scaleanchor="x", constrain="domain")
+    return style(fig, height=int(230 + 1.35 * pic_h)).update_layout(margin=dict(t=130, l=100, b=40))
 
 
 def samples_mpl(rows: Mapping[str, torch.Tensor], *, title: str = "", class_names: Sequence[str] | None = None):
