@@ -30,6 +30,21 @@ def official_model(official):
     return model.eval()
 
 
+def nudged_micro_dit(input_size, scale: float):
+    """A seeded DiT-Micro/2 on 1-channel images, 10 classes, with every trainable weight nudged by
+    `scale` x N(0, 1) noise: a fresh DiT's blocks are the identity, a nudged one's all differ."""
+    from dit_lib.models import DiT_models
+
+    torch.manual_seed(0)
+    m = DiT_models["DiT-Micro/2"](input_size=input_size, in_channels=1, num_classes=10).eval()
+    with torch.no_grad():
+        g = torch.Generator().manual_seed(1)
+        for w in m.parameters():
+            if w.requires_grad:
+                w.add_(scale * torch.randn(w.shape, generator=g))
+    return m
+
+
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
     """The tests' tensors are tiny: one thread is fastest, and a busy machine cannot stall OpenMP workers."""

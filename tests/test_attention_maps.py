@@ -16,17 +16,12 @@ from dit_lib.blocks import modulate
 from dit_lib.diffusion import create_diffusion
 from dit_lib.models import DiT_models
 
+from conftest import nudged_micro_dit
+
 
 @pytest.fixture(scope="module")
 def model():
-    torch.manual_seed(0)
-    m = DiT_models["DiT-Micro/2"](input_size=(8, 12), in_channels=1, num_classes=10).eval()
-    with torch.no_grad():                        # a fresh DiT is the identity: nudge it so every block differs
-        g = torch.Generator().manual_seed(1)
-        for w in m.parameters():
-            if w.requires_grad:
-                w.add_(0.05 * torch.randn(w.shape, generator=g))
-    return m
+    return nudged_micro_dit((8, 12), 0.05)
 
 
 @pytest.fixture(scope="module")

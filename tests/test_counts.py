@@ -3,10 +3,8 @@ import pytest
 
 from dit_lib.flops import build_on_meta, count_macs, count_params, measured_macs
 from dit_lib.models import DiT
-
-# Peebles & Xie (2023), Table 4: "Gflops" (= GMACs) at 256x256 (latent 32x32x4)
-PAPER_GFLOPS = {"S/8": 0.36, "S/4": 1.41, "S/2": 6.06, "B/8": 1.42, "B/4": 5.56, "B/2": 23.01,
-                "L/8": 5.01, "L/4": 19.70, "L/2": 80.71, "XL/8": 7.39, "XL/4": 29.05, "XL/2": 118.64}
+from dit_lib.paper import TABLE4_GFLOPS as PAPER_GFLOPS   # Peebles & Xie (2023), Table 4
+from dit_lib.paper import table4_gflops
 
 
 @pytest.mark.parametrize("name", PAPER_GFLOPS)
@@ -49,3 +47,9 @@ def test_count_macs_rejects_other_types():
         count_macs("DiT-XL/2")
     with pytest.raises(ValueError, match="unknown model 'DiT-XXL/2'"):
         build_on_meta("DiT-XXL/2")
+
+
+def test_paper_table_lookup_and_error():
+    assert table4_gflops("DiT-XL/2") == table4_gflops("XL/2") == 118.64
+    with pytest.raises(ValueError, match="DiT-Tiny/2.*not in the paper's Table 4"):
+        table4_gflops("DiT-Tiny/2")

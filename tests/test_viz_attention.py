@@ -19,6 +19,8 @@ from dit_lib.data import load_dataset
 from dit_lib.models import DiT_models
 from dit_lib.viz import attention as va
 
+from conftest import nudged_micro_dit
+
 T_SHOW = [0, 250, 999]
 
 
@@ -29,14 +31,7 @@ def digits():
 
 @pytest.fixture(scope="module")
 def model():
-    torch.manual_seed(0)
-    m = DiT_models["DiT-Micro/2"](input_size=8, in_channels=1, num_classes=10).eval()
-    with torch.no_grad():                      # a fresh DiT's blocks are the identity: nudge every weight
-        g = torch.Generator().manual_seed(1)
-        for w in m.parameters():
-            if w.requires_grad:
-                w.add_(0.1 * torch.randn(w.shape, generator=g))
-    return m
+    return nudged_micro_dit(8, 0.1)
 
 
 @pytest.fixture(scope="module")

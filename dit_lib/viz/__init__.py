@@ -25,11 +25,13 @@ def style(fig, *, height: int | None = None, width: int | None = None):
     return fig
 
 
-def frame_axes(fig, axes, title: str | None = None):
-    """Matplotlib panels in the book's look: no ticks, grey frames, an optional left-aligned title."""
+def frame_axes(fig, axes, title: str | None = None, *, keep_ticks: bool = False):
+    """Matplotlib panels in the book's look: no ticks (unless keep_ticks, for labelled rows and
+    columns), grey frames, an optional left-aligned title."""
     for ax in axes:
-        ax.set_xticks([])
-        ax.set_yticks([])
+        if not keep_ticks:
+            ax.set_xticks([])
+            ax.set_yticks([])
         for spine in ax.spines.values():
             spine.set_color("#9aa5b1")
     if title:

@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from . import COLORWAY, FONT, PAPER, style
+from . import COLORWAY, FONT, PAPER, frame_axes, style
 from .tokens import png_data_uri, rounded, to_rgb_uint8
 
 BRANCHES = ("attention", "MLP")
@@ -436,12 +436,7 @@ def samples_mpl(rows: Mapping[str, torch.Tensor], *, title: str = "", class_name
     ax.set_xticks([2 + j * step + H * 3 for j in range(N)],
                   list(class_names) if class_names else [str(j) for j in range(N)], fontsize=9, color=FONT["color"])
     ax.xaxis.tick_top()
-    for spine in ax.spines.values():
-        spine.set_color("#9aa5b1")
-    if title:
-        fig.suptitle(title, fontsize=10, color=FONT["color"], x=0.02, ha="left")
-    fig.tight_layout()
-    return fig
+    return frame_axes(fig, [ax], title or None, keep_ticks=True)
 
 
 __all__ = ["gate_opening_figure", "gate_curves_figure", "smooth", "ablation_curves_figure", "ablation_quality_figure",
