@@ -292,3 +292,39 @@ def evaluate_samples(judge: Judge, samples: torch.Tensor, labels: torch.Tensor, 
     ref = judge.features(real_images[a])                                         # (n, F)
     return SampleQuality(accuracy, frechet_distance(judge.features(samples), ref),
                          frechet_distance(judge.features(real_images[b]), ref), len(samples))
+
+
+# ---------------------------------------------------------------- diversity within a class
+
+def _per_class(x, labels):
+    """Flatten x (N, ...) to (N, F) float64 and yield the rows of each class (at least 2 per class)."""
+    check_tensor("labels", labels, ndim=1, floating=False)
+    if not isinstance(x, torch.Tensor) or x.ndim < 2 or len(x) != len(labels):
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"x must be a tensor (N, ...) with one row per label ({len(labels)}), got {shape}.")
+    flat = x.detach().cpu().double().flatten(1)                                  # (N, F)
+    for c in labels.unique().tolist():
+        rows = flat[labels.cpu() == c]
+        if len(rows) < 2:
+            raise ValueError(f"class {c} has {len(rows)} item; within-class measures need at least 2 per class.")
+        yield rows
+
+
+def within_class_distance(x: torch.Tensor, labels: torch.Tensor) -> float:
+    """Mean Euclidean distance between two different items (images or feature vectors) of the same
+    class, averaged over the classes: how much the samples of a class differ from each other.
+
+    It averages over all pairs, so its expected value does not depend on how many items a class
+    has: 10 samples per class and every real image of the class can be compared directly.
+    """
+    means = []
+    for rows in _per_class(x, labels):
+        n = len(rows)
+        means.append(torch.cdist(rows, rows).sum().item() / (n * (n - 1)))      # the diagonal is 0
+    return float(np.mean(means))
+
+
+def within_class_variance(x: torch.Tensor, labels: torch.Tensor) -> float:
+    """Total variance (trace of the unbiased covariance) of the items of each class, averaged over
+    the classes; for judge features, the spread that the Fréchet distance sees inside each class."""
+    return float(np.mean([rows.var(0, correction=1).sum().item() for rows in _per_class(x, labels)]))

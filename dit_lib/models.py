@@ -195,8 +195,11 @@ class DiT(nn.Module):
         guided prediction eps_u + s (eps_c - eps_u) is returned for both halves.
         `channels="official"` reproduces the official code exactly: it guides only the first
         3 channels (a leftover from the ADM/RGB code; for 4-channel latents the 4th eps channel
-        stays unguided). `channels="all"` guides every eps channel. The learned-variance
-        channels are never guided. New code should prefer `dit_lib.sampling`'s guided model.
+        stays unguided). `channels="all"` guides every eps channel, never the learned-variance
+        channels. Beware: the official rule slices channels [:3] of the whole output, so on a
+        model with fewer than 3 image channels (our 1-channel digits) it also guides the
+        variance output v (DDIM never reads v; DDPM does). New code should prefer
+        `dit_lib.sampling`'s guided model, which refuses "official" when C < 3.
         """
         if channels not in CFG_CHANNELS:
             raise ValueError(f"channels must be one of {CFG_CHANNELS}, got {channels!r}.")
