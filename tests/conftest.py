@@ -30,6 +30,12 @@ def official_model(official):
     return model.eval()
 
 
+def title_of(fig) -> str:
+    """The plotly figure's title; every figure of the book must have one."""
+    assert fig.layout.title.text, "figure has no title"
+    return fig.layout.title.text
+
+
 def nudged_micro_dit(input_size, scale: float):
     """A seeded DiT-Micro/2 on 1-channel images, 10 classes, with every trainable weight nudged by
     `scale` x N(0, 1) noise: a fresh DiT's blocks are the identity, a nudged one's all differ."""

@@ -21,6 +21,8 @@ from dit_lib.viz import attention as va
 
 from conftest import nudged_micro_dit
 
+from conftest import title_of
+
 T_SHOW = [0, 250, 999]
 
 
@@ -38,11 +40,6 @@ def model():
 def one(model, digits):
     maps, xs = attention_over_time(model, digits.images[:1], digits.labels[:1], T_SHOW, seed=0)
     return digits.images[0], xs[:, 0], maps[:, :, 0]          # (C, H, W), (n_t, C, H, W), (n_t, depth, h, L, L)
-
-
-def title_of(fig) -> str:
-    assert fig.layout.title.text, "figure has no title"
-    return fig.layout.title.text
 
 
 def test_default_zmax_is_a_rounded_quantile():

@@ -14,10 +14,7 @@ pytest.importorskip("plotly")
 from dit_lib.models import DiT
 from dit_lib.viz import conditioning as vc
 
-
-def title_of(fig) -> str:
-    assert fig.layout.title.text, "figure has no title"
-    return fig.layout.title.text
+from conftest import title_of
 
 
 @pytest.fixture(scope="module")

@@ -17,10 +17,7 @@ from dit_lib.data import load_dataset
 from dit_lib.diffusion import create_diffusion, diffusion_tables, get_named_beta_schedule
 from dit_lib.viz import forward as vf
 
-
-def title_of(fig) -> str:
-    assert fig.layout.title.text, "figure has no title"
-    return fig.layout.title.text
+from conftest import title_of
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,7 @@ from dit_lib.evaluation import within_class_distance, within_class_variance
 from dit_lib.viz import guidance as vg
 from dit_lib.viz.tokens import to_rgb_uint8
 
-
-def title_of(fig) -> str:
-    assert fig.layout.title.text, "figure has no title"
-    return fig.layout.title.text
+from conftest import title_of
 
 
 def images(R=2, N=3, C=1, H=8, seed=0):

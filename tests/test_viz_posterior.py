@@ -13,10 +13,7 @@ pytest.importorskip("plotly")
 
 from dit_lib.viz import posterior as vp
 
-
-def title_of(fig) -> str:
-    assert fig.layout.title.text, "figure has no title"
-    return fig.layout.title.text
+from conftest import title_of
 
 
 def gauss(x, m, s):

@@ -18,10 +18,7 @@ from dit_lib.models import DiT
 from dit_lib.sampling import Trajectory
 from dit_lib.viz import sampling as vs
 
-
-def title_of(fig) -> str:
-    assert fig.layout.title.text, "figure has no title"
-    return fig.layout.title.text
+from conftest import title_of
 
 
 def decode(uri: str) -> np.ndarray:

@@ -19,17 +19,14 @@ from dit_lib.patchify import patchify
 from dit_lib.viz import embeddings as ve
 from dit_lib.viz import tokens as vt
 
+from conftest import title_of
+
 
 @pytest.fixture(scope="module")
 def images():
     shapes = load_dataset("shapes", n=4)
     digits = load_dataset("digits", image_size=16, n=4)
     return {"shape": shapes.images[0], "digit": digits.images[0]}
-
-
-def title_of(fig) -> str:
-    assert fig.layout.title.text, "figure has no title"
-    return fig.layout.title.text
 
 
 # ----------------------------------------------------------------------------- arrays behind the figures

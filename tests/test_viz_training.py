@@ -14,10 +14,7 @@ pytest.importorskip("plotly")
 from dit_lib.data import load_dataset
 from dit_lib.viz import training as vt
 
-
-def title_of(fig) -> str:
-    assert fig.layout.title.text, "figure has no title"
-    return fig.layout.title.text
+from conftest import title_of
 
 
 @pytest.fixture(scope="module")

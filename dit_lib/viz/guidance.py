@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from . import COLORWAY, FONT, PAPER, style
+from . import COLORWAY, FONT, PAPER, frame_axes, style
 from .tokens import png_data_uri, rounded, to_rgb_uint8
 
 WRONG_RGB = (220, 38, 38)          # COLORWAY[1]: a frame around a sample the judge labels otherwise
@@ -248,12 +248,7 @@ def guidance_mpl(rows: Mapping[str, torch.Tensor], *, wrong: Mapping[str, np.nda
     ax.set_xticks([n * cell + cell / 2 for n in range(N)], [str(n + 1) for n in range(N)], fontsize=8,
                   color=FONT["color"])
     ax.xaxis.tick_top()
-    for spine in ax.spines.values():
-        spine.set_color("#9aa5b1")
-    if title:
-        fig.suptitle(title, fontsize=10, color=FONT["color"], x=0.02, ha="left")
-    fig.tight_layout()
-    return fig
+    return frame_axes(fig, [ax], title or None, keep_ticks=True)
 
 
 __all__ = ["framed_grid", "guidance_sweep_figure", "tradeoff_figure", "channel_quirk_figure", "guidance_mpl",

@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from . import COLORWAY, FONT, GRID, PAPER, style
+from . import COLORWAY, FONT, GRID, PAPER, frame_axes, style
 from .conditioning import sample_grid
 from .tokens import png_data_uri, rounded
 
@@ -347,13 +347,7 @@ def live_run_mpl(loss_steps: Sequence[int], loss: Sequence[float], rows: Mapping
                       color=FONT["color"])
     ax_img.tick_params(length=0)
     ax_img.xaxis.tick_top()
-    for ax in (ax_loss, ax_img):
-        for spine in ax.spines.values():
-            spine.set_color("#9aa5b1")
-    if title:
-        fig.suptitle(title, fontsize=10, color=FONT["color"], x=0.02, ha="left")
-    fig.tight_layout()
-    return fig
+    return frame_axes(fig, [ax_loss, ax_img], title or None, keep_ticks=True)
 
 
 __all__ = ["from_uint8", "training_record_figure", "loss_by_t_figure", "ema_profile_figure", "init_share_figure",

@@ -13,6 +13,7 @@ from ..conditioning import heldout_eps_mse, scaled_gates
 from ..sampling import sample
 from ..viz.conditioning import samples_mpl
 from ..viz.tokens import figure_png
+from . import assemble
 
 BRANCH_CHOICES = {"both gates": (1, 1), "attention gate only (gate_msa)": (1, 0), "MLP gate only (gate_mlp)": (0, 1)}
 
@@ -76,11 +77,7 @@ def gate_explorer(model, class_names: Sequence[str], *, num_steps: int = 10, cfg
         lines.append(f"sampled and measured in {seconds:.2f} s")
         readout.value = "<br>".join(lines)
 
-    for w in (pick, branch, scale):
-        w.observe(draw, names="value")
-    draw()
-    controls = widgets.HBox([pick, branch, scale], layout=widgets.Layout(flex_flow="row wrap"))
-    return widgets.VBox([controls, picture, readout])
+    return assemble([pick, branch, scale], picture, readout, draw)
 
 
 __all__ = ["gate_explorer", "gate_factors", "BRANCH_CHOICES"]

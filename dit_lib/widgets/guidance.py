@@ -13,6 +13,7 @@ from ..evaluation import within_class_distance
 from ..sampling import sample
 from ..viz.guidance import guidance_mpl
 from ..viz.tokens import figure_png
+from . import assemble
 
 
 def class_samples(model, label: int, cfg_scale: float, *, n: int = 10, num_steps: int = 25, seed: int = 0):
@@ -77,11 +78,7 @@ def guidance_explorer(model, class_names: Sequence[str], judge=None, *, label: i
         lines.append(f"sampled in {seconds:.2f} s (guidance runs the model on a doubled batch)")
         readout.value = "<br>".join(lines)
 
-    for w in (pick, scale, seed_box):
-        w.observe(draw, names="value")
-    draw()
-    controls = widgets.HBox([pick, scale, seed_box], layout=widgets.Layout(flex_flow="row wrap"))
-    return widgets.VBox([controls, picture, readout])
+    return assemble([pick, scale, seed_box], picture, readout, draw)
 
 
 __all__ = ["guidance_explorer", "class_samples", "describe"]
