@@ -27,13 +27,14 @@ def _myst_glue():
 
 
 def glue(name: str, value, display: bool = False):
-    """Glue `value` under `name` for the site (MyST-NB), or print it where MyST-NB is missing."""
+    """Glue `value` under `name` for the site (MyST-NB), or print it where MyST-NB is missing.
+
+    Returns None, so a glue() on a cell's last line leaves no stray output on the page."""
     myst_glue = _myst_glue()
     if myst_glue is not None:
         myst_glue(name, value, display=display)
     else:
         print(f"{name} = {value}")
-    return value
 
 
 def source(obj) -> str:

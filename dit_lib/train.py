@@ -89,8 +89,9 @@ def ema_decay_at(step: int, decay: float) -> float:
     """EMA decay with warm-up: min(decay, (1 + n) / (10 + n)) after n updates.
 
     The official run uses a fixed 0.9999 over 400K steps, where the initial weights' share
-    0.9999^400000 is nil. Over our ~2K steps a fixed 0.999 would leave 0.999^2000 = 13.5% of
-    the *random initial* weights in the average and ruin the samples; the warm-up (as in
+    0.9999^400000 is nil. Over a CPU run of a few thousand steps a fixed 0.999 would leave
+    0.999^n of the *random initial* weights in the average (30% after 1,200 steps, 13.5% after
+    2,000) and ruin the samples; the warm-up (as in
     diffusers' EMAModel) averages over the whole run early on and reaches `decay` later.
     """
     return min(decay, (1 + step) / (10 + step))

@@ -29,6 +29,7 @@ import argparse
 import ast
 import copy
 import html
+import json
 import os
 import re
 import shutil
@@ -104,8 +105,12 @@ def glue_values(nb) -> dict[str, dict]:
     return values
 
 
+MISSING_GLUE: set[str] = set()   # glue names a deck asked for and no execution provided
+
+
 def render_glue(bundle: dict | None, name: str, fmt: str = "") -> str:
     if bundle is None:
+        MISSING_GLUE.add(name)
         return f"`{name}`"
     if "image/png" in bundle:
         return f'<img alt="{html.escape(name)}" src="data:image/png;base64,{bundle["image/png"]}">'
@@ -137,8 +142,9 @@ def equation_numbers(nb) -> dict[str, int]:
     return {label: i for i, label in enumerate(dict.fromkeys(labels), start=1)}
 
 
-def convert_roles(text: str, glue: dict, bib: Bibliography, equations: dict | None = None) -> str:
-    equations = equations or {}
+def convert_roles(text: str, glue: dict, bib: Bibliography, equations: dict | None = None,
+                  labels: dict | None = None) -> str:
+    equations, labels = equations or {}, labels or {}
 
     def one(m: re.Match) -> str:
         name, content = m["name"], m["text"]
@@ -156,6 +162,11 @@ def convert_roles(text: str, glue: dict, bib: Bibliography, equations: dict | No
         explicit = re.fullmatch(r"(.*?)\s*<[^<>]*>", content, flags=re.DOTALL)
         if explicit and explicit[1]:
             return explicit[1]
+        if name in ("ref", "numref") and content.strip() in labels:
+            return labels[content.strip()]
+        if name == "doc":
+            chapter = re.search(r"(?:^|/)(\d\d)_[\w-]+$", content.strip())
+            return f"chapter {int(chapter[1])}" if chapter else f"*{Path(content.strip()).name}*"
         return f"*{content}*" if name in ("doc", "ref", "numref", "chapter", "term") else content
 
     return ROLE.sub(one, text)
@@ -241,7 +252,8 @@ def convert_directives(text: str, base: Path, glue: dict) -> str:
     return "\n".join(out)
 
 
-def myst_to_markdown(text: str, base: Path, glue: dict, bib: Bibliography, equations: dict | None = None) -> str:
+def myst_to_markdown(text: str, base: Path, glue: dict, bib: Bibliography, equations: dict | None = None,
+                     labels: dict | None = None) -> str:
     equations = equations or {}
     # $$ ... $$ (label): the page's equation number, as a \tag the slides show
     text = EQ_LABEL.sub(lambda m: f"\\tag{{{equations[m['label']]}}}$$" if m["label"] in equations else "$$", text)
@@ -252,7 +264,38 @@ def myst_to_markdown(text: str, base: Path, glue: dict, bib: Bibliography, equat
         and not re.match(r"^%", line)  # MyST comments
         and line.strip() != "+++"  # block breaks
     )
-    return convert_roles(text, glue, bib, equations)
+    return convert_roles(text, glue, bib, equations, labels)
+
+
+EXERCISE = re.compile(r"^:{3,}\{exercise\}[ \t]*(?P<title>[^\n]*)\n(?P<options>(?::\w+:[^\n]*\n)+)", flags=re.MULTILINE)
+TARGET = re.compile(r"^\((?P<label>[\w:.-]+)\)=\s*\n+#+\s*(?P<heading>[^\n]+)", flags=re.MULTILINE)
+
+
+def reference_texts(nb) -> dict[str, str]:
+    """label -> what a {ref} to it shows on a slide: 'exercise "title"' or the section heading."""
+    texts = {}
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for m in EXERCISE.finditer(cell.source):
+            label = re.search(r"^:label:\s*(\S+)", m["options"], flags=re.MULTILINE)
+            if label:
+                texts[label[1]] = f'the exercise "{m["title"].strip()}"' if m["title"].strip() else "an exercise below"
+        for m in TARGET.finditer(cell.source):
+            texts[m["label"]] = f'"{m["heading"].strip()}"'
+    return texts
+
+
+def glue_json_values(path: Path) -> dict[str, dict]:
+    """name -> mime bundle from the `<name>.glue.json` that myst-nb writes beside an executed notebook
+    (it keeps the glued values there and strips them from the notebook's outputs)."""
+    if not path.is_file():
+        return {}
+    values = {}
+    for name, out in json.loads(path.read_text(encoding="utf-8")).items():
+        n = len(out.get("metadata", {}).get("scrapbook", {}).get("mime_prefix", ""))
+        values[name] = {(k[n:] if k.startswith(GLUE_PREFIX) else k): v for k, v in out.get("data", {}).items()}
+    return values
 
 
 # --- notebook -> deck ---------------------------------------------------------------------------
@@ -263,18 +306,35 @@ INPUT_TAGS = {"remove-input", "hide-input"}
 OUTPUT_TAGS = {"remove-output", "hide-output"}
 
 
-def prepare(nb, base: Path, bib: Bibliography):
-    """The slide version of an executed notebook (a copy; NB is untouched)."""
+def only_glue(source: str) -> bool:
+    """True for a code cell whose statements are all glue(...) calls (or loops of them): it only
+    feeds numbers to the prose, so the slides, which show those numbers inline, skip it."""
+    def is_glue(node) -> bool:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            return isinstance(node.value.func, ast.Name) and node.value.func.id == "glue"
+        return isinstance(node, ast.For) and all(is_glue(n) for n in node.body)
+
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    return bool(body) and all(is_glue(n) for n in body)
+
+
+def prepare(nb, base: Path, bib: Bibliography, glue_json: dict | None = None):
+    """The slide version of an executed notebook (a copy; NB is untouched). `glue_json`: glued
+    values myst-nb stored beside the executed notebook (see glue_json_values)."""
     nb = copy.deepcopy(nb)
-    glue = glue_values(nb)
+    glue = {**(glue_json or {}), **glue_values(nb)}
     equations = equation_numbers(nb)
+    labels = reference_texts(nb)
     for cell in nb.cells:
         slideshow = cell.metadata.setdefault("slideshow", {})
         tags = set(cell.metadata.get("tags", []))
-        if tags & SKIP_TAGS:
-            slideshow["slide_type"] = "skip"
+        if tags & SKIP_TAGS or (cell.cell_type == "code" and only_glue(cell.source)):
+            slideshow["slide_type"] = "skip"      # a cell that only glues numbers for the prose
         if cell.cell_type == "markdown":
-            cell.source = myst_to_markdown(cell.source, base, glue, bib, equations)
+            cell.source = myst_to_markdown(cell.source, base, glue, bib, equations, labels)
             heading = HEADING.match(cell.source)
             if "slide_type" not in slideshow and heading:
                 slideshow["slide_type"] = "slide" if len(heading[1]) <= 2 else "subslide"
@@ -369,7 +429,7 @@ def main(argv=None) -> int:
             nb, origin = nbformat.read(done, as_version=4), "the site build's execution"
         else:
             nb, origin = execute(source), "a fresh execution"
-        deck = prepare(nb, source.parent, bib)
+        deck = prepare(nb, source.parent, bib, glue_json_values(done.with_suffix(".glue.json")))
         page = "../" + name + ".html"
         body, _ = ex.from_notebook_node(deck, resources={"metadata": {"name": source.stem}, "dit": {"page": page}})
         body = localise_plotly(body, f"{VENDOR}/plotly/plotly.min.js")
@@ -378,6 +438,9 @@ def main(argv=None) -> int:
             sys.exit(f"make_slides: two notebooks are named {source.stem}; deck names must be unique")
         target.write_text(body, encoding="utf-8")
         decks.append(target)
+        if MISSING_GLUE:
+            sys.exit(f"make_slides: {source.name} glues no value for {sorted(MISSING_GLUE)}; the deck would "
+                     f"show those names instead of numbers (is each name glued in the notebook?)")
         print(f"make_slides: {target.relative_to(build.parent) if target.is_relative_to(build.parent) else target}"
               f" from {origin} ({time.perf_counter() - start:.1f} s)")
     if not decks:
