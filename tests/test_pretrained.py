@@ -39,6 +39,16 @@ def test_digits_model_still_draws_digits():
     assert get_judge("digits").accuracy(x.clamp(-1, 1), y) >= 0.9
 
 
+def test_shapes_model_still_draws_coloured_shapes():
+    """Floor below the measured quality (see shapes.md), far above chance (1/9)."""
+    model = load_pretrained("shapes")
+    size = load_record("shapes")["train_config"]["data_kwargs"]["image_size"]
+    y = torch.arange(90) % 9
+    x = sample(model, y, cfg_scale=2.0, method="ddim", num_steps=25, seed=0, progress=False)
+    assert x.shape == (90, 3, size, size)
+    assert get_judge("shapes", image_size=size).accuracy(x.clamp(-1, 1), y) >= 0.6
+
+
 def test_unknown_name_is_explained():
     with pytest.raises(ValueError, match=r"unknown pretrained checkpoint 'cats'; shipped ones: \["):
         load_pretrained("cats")

@@ -5,8 +5,9 @@
     python -m dit_lib.pretrained.build digits --check    # retrain in a temp dir, compare weights bit for bit
     python -m dit_lib.pretrained.build --cards           # rewrite the cards (e.g. after benchmarks/quality.py)
 
-Training is seeded and runs on 2 CPU threads (the project's machine), so the same recipe gives
-the same weights bit for bit on the same kind of machine. The card's quality table comes from
+Training is seeded and runs on the recipe's number of CPU threads (`THREADS` in
+`dit_lib/pretrained/__init__.py`), so the same recipe gives the same weights bit for bit on the
+same kind of machine. The card's quality table comes from
 `<name>_quality.json`, written by `benchmarks/quality.py <name>`.
 """
 from __future__ import annotations
@@ -21,13 +22,11 @@ from pathlib import Path
 
 import torch
 
-from . import RECIPES, _folder
+from . import RECIPES, THREADS, _folder
 from ..checkpoint import load_checkpoint
 from ..flops import count_params
 from ..train import main as train_main
 from .. import __version__
-
-THREADS = 2
 
 # What a card must say that the file cannot: how the machine was loaded when it was made.
 CONDITIONS = {
@@ -35,6 +34,12 @@ CONDITIONS = {
               "is why its recorded wall time is long; the same recipe without the sample grids, on the "
               "same machine at load about 2, took 115 s and reached the same final loss (0.0885). The "
               "quality timings below were also taken at load about 6.",
+    "shapes": "This file was trained on one thread while five other jobs shared the 2 cores (load "
+              "average 4 to 11), so its recorded wall time is several times what a quiet machine needs. "
+              "Where the accuracy goes: in a 180-sample check (DDIM-50, guidance 4) every colour, circle "
+              "and triangle was read right, and squares were read as circles about half the time (their "
+              "corners come out rounded). Guidance raises the accuracy but the FD grows fast with it: "
+              "stronger guidance over-saturates the colours.",
 }
 
 
@@ -49,7 +54,7 @@ def weights_digest(path) -> str:
 
 
 def train(name: str, out: Path) -> Path:
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(THREADS[name])
     train_main(RECIPES[name] + ["--ship", "--no-progress", "--out", str(out)])
     return out
 
@@ -68,7 +73,7 @@ def card(name: str) -> str:
              + {"digits": "scikit-learn's bundled 8x8 handwritten digits (10 classes), scaled to [-1, 1]; "
                           "the book's fixed 80/20 split.",
                 "shapes": "procedurally generated coloured shapes (3 shapes x 3 colours = 9 classes), "
-                          "random position and size, seed 0."}.get(tc["dataset"], ""), "",
+                          "random position and size, seed 0, drawn at 12x12."}.get(tc["dataset"], ""), "",
              "## Model", "",
              f"`{tc['model']}`: " + ", ".join(f"{k}={v}" for k, v in mc.items()) + f"; {n_params:,} parameters.", "",
              "## Training", "",
@@ -77,7 +82,7 @@ def card(name: str) -> str:
              f"grad clip {tc['grad_clip']}, label dropout {tc['class_dropout_prob']}, "
              f"{'learned variance (hybrid loss)' if tc['learn_sigma'] else 'fixed variance'}, "
              f"{tc['noise_schedule']} schedule, T = {tc['diffusion_steps']}, seed {tc['seed']}.", "",
-             f"Wall time: {rec['wall_time']:.0f} s on {THREADS} CPU threads ({platform.machine()}, torch {torch.__version__}). "
+             f"Wall time: {rec['wall_time']:.0f} s on {THREADS[name]} CPU thread{'s' if THREADS[name] > 1 else ''} ({platform.machine()}, torch {torch.__version__}). "
              f"Final smoothed training loss {rec['loss'][-1]:.4f}. The file stores the EMA weights only."
              + (f" {CONDITIONS[name]}" if name in CONDITIONS else ""), "",
              f"Reproduce: `make checkpoints` (or `python -m dit_lib.pretrained.build {name}`); "
