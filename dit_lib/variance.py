@@ -1,16 +1,18 @@
 """The learned-range variance of a trained DiT, measured on real images (chapter 7).
 
-A DiT with `learn_sigma=True` outputs, per pixel, a value v next to its noise prediction, and the
-diffusion turns it into the reverse-step variance by interpolating in log space (IDDPM eq. 15):
+A DiT with `learn_sigma=True` outputs, per pixel, a value o next to its noise prediction (the second
+C channels, meant to lie in [-1, 1]), and the diffusion turns it into the reverse-step variance by
+interpolating in log space (IDDPM eq. 15):
 
-    frac = (v + 1) / 2,    log Sigma_theta = frac * log beta_t + (1 - frac) * log beta-tilde_t
+    v = (o + 1) / 2,    log Sigma_theta = v * log beta_t + (1 - v) * log beta-tilde_t
 
-(`GaussianDiffusion.model_variance`). Nothing clamps v, so frac may leave [0, 1]. This module
-measures where a trained model puts frac, and what the variance does to the bound term L_t:
+(`GaussianDiffusion.model_variance`, which calls v `frac`). v is the paper's interpolation weight, the
+position in the band: 0 is beta-tilde_t, 1 is beta_t. Nothing clamps o, so v may leave [0, 1]. This
+module measures where a trained model puts v, and what the variance does to the bound term L_t:
 
-* `band_position(v)`: frac from the raw output v.
-* `vb_terms_for_values(diffusion, eps, var_values, x_start, x_t, t)`: the bound term L_t in bits per
-  dimension, (B,), for given variance values (a tensor like eps, or one float for every pixel).
+* `band_position(o)`: v from the network's raw output o; `raw_output(v)` the other way.
+* `vb_terms_for_values(diffusion, eps, v, x_start, x_t, t)`: the bound term L_t in bits per
+  dimension, (B,), for given weights v (a tensor like eps, or one float for every pixel).
 * `best_constant_variance(...)`: the one variance per timestep that minimises the mean KL term,
   Sigma* = beta-tilde_t + E[(mu-tilde - mu_theta)^2] (set the derivative of the KL in Sigma to 0).
 * `variance_sweep(model, images, labels, timesteps)`: all of the above at many timesteps, on the
@@ -28,9 +30,15 @@ from .diffusion import create_diffusion
 from .diffusion.schedules import extract
 
 
-def band_position(v: torch.Tensor) -> torch.Tensor:
-    """frac = (v + 1) / 2: 0 is beta-tilde_t (the bottom of the band), 1 is beta_t (the top)."""
-    return (v + 1) / 2
+def band_position(o: torch.Tensor) -> torch.Tensor:
+    """v = (o + 1) / 2 from the network's raw output o: 0 is beta-tilde_t (the bottom of the band),
+    1 is beta_t (the top). Not clamped."""
+    return (o + 1) / 2
+
+
+def raw_output(v):
+    """The network output o = 2 v - 1 that gives the weight v (the inverse of `band_position`)."""
+    return 2 * v - 1
 
 
 def band_bounds(diffusion, t: torch.Tensor, shape) -> tuple[torch.Tensor, torch.Tensor]:
@@ -40,14 +48,14 @@ def band_bounds(diffusion, t: torch.Tensor, shape) -> tuple[torch.Tensor, torch.
     return low, high
 
 
-def vb_terms_for_values(diffusion, eps: torch.Tensor, var_values, x_start: torch.Tensor, x_t: torch.Tensor,
+def vb_terms_for_values(diffusion, eps: torch.Tensor, v, x_start: torch.Tensor, x_t: torch.Tensor,
                         t: torch.Tensor) -> torch.Tensor:
-    """L_t in bits per dimension, (B,), with the noise prediction `eps` and the variance values
-    `var_values` (v of every pixel, like eps; or one float for all: -1 is beta-tilde_t, +1 is beta_t)."""
+    """L_t in bits per dimension, (B,), with the noise prediction `eps` and the interpolation weights
+    `v` (one per pixel, like eps; or one float for all: 0 is beta-tilde_t, 1 is beta_t)."""
     check_tensor("eps", eps, ndim=x_t.ndim, floating=True)
-    if not isinstance(var_values, torch.Tensor):
-        var_values = torch.full_like(eps, float(var_values))
-    p_out = diffusion.p_mean_variance_from_output(torch.cat([eps, var_values], dim=1), x_t, t)
+    if not isinstance(v, torch.Tensor):
+        v = torch.full_like(eps, float(v))
+    p_out = diffusion.p_mean_variance_from_output(torch.cat([eps, raw_output(v)], dim=1), x_t, t)
     return diffusion.vb_terms_bpd(p_out, x_start, x_t, t)
 
 
@@ -64,39 +72,41 @@ def best_constant_variance(diffusion, eps: torch.Tensor, x_start: torch.Tensor, 
 
 @dataclass
 class VarianceSweep:
-    """What `variance_sweep` measured; n_t timesteps, B images, n_v values of a constant v."""
+    """What `variance_sweep` measured; n_t timesteps, B images, n_v values of a constant weight v."""
 
     timesteps: np.ndarray        # (n_t,) int, 0-based table indices
     log_beta: np.ndarray         # (n_t,) top of the band
     log_beta_tilde: np.ndarray   # (n_t,) bottom of the band (clipped at t = 0)
     x_t: torch.Tensor            # (n_t, B, C, H, W) the noised images
-    frac: torch.Tensor           # (n_t, B, C, H, W) the model's position in the band
+    v: torch.Tensor              # (n_t, B, C, H, W) the model's weight v: its position in the band
     mse: np.ndarray              # (n_t, B) ||eps - eps_theta||^2, mean over C, H, W
     vb_learned: np.ndarray       # (n_t, B) L_t in bits/dim with the model's own variance
-    vb_small: np.ndarray         # (n_t, B) ... with beta-tilde_t (v = -1)
-    vb_large: np.ndarray         # (n_t, B) ... with beta_t (v = +1)
+    vb_small: np.ndarray         # (n_t, B) ... with beta-tilde_t (v = 0)
+    vb_large: np.ndarray         # (n_t, B) ... with beta_t (v = 1)
     best_variance: np.ndarray    # (n_t,) Sigma* of `best_constant_variance`
-    v_grid: np.ndarray           # (n_v,) constant values of v
+    v_grid: np.ndarray           # (n_v,) constant values of the weight v
     vb_curve: np.ndarray         # (n_t, n_v) mean L_t over the images for each constant v
 
     @property
-    def best_frac(self) -> np.ndarray:
-        """Where Sigma* sits in the band, (n_t,); outside [0, 1] when it leaves the band."""
+    def best_v(self) -> np.ndarray:
+        """Where Sigma* sits in the band: the weight v that gives it, (n_t,); outside [0, 1] when it
+        leaves the band."""
         return (np.log(self.best_variance) - self.log_beta_tilde) / (self.log_beta - self.log_beta_tilde)
 
     @property
     def log_variance(self) -> torch.Tensor:
         """The model's log Sigma_theta, (n_t, B, C, H, W)."""
-        low = torch.as_tensor(self.log_beta_tilde, dtype=torch.float32).view(-1, *[1] * (self.frac.ndim - 1))
-        high = torch.as_tensor(self.log_beta, dtype=torch.float32).view(-1, *[1] * (self.frac.ndim - 1))
-        return self.frac * high + (1 - self.frac) * low
+        low = torch.as_tensor(self.log_beta_tilde, dtype=torch.float32).view(-1, *[1] * (self.v.ndim - 1))
+        high = torch.as_tensor(self.log_beta, dtype=torch.float32).view(-1, *[1] * (self.v.ndim - 1))
+        return self.v * high + (1 - self.v) * low
 
 
 @torch.no_grad()
 def variance_sweep(model, images: torch.Tensor, labels: torch.Tensor, timesteps, *, seed: int = 0,
                    diffusion=None, v_grid=None) -> VarianceSweep:
     """Noise `images` to every timestep of `timesteps` (noise seeded by seed * T + t), run the model
-    once per timestep and measure its learned variance and the bound terms (see `VarianceSweep`)."""
+    once per timestep and measure its learned variance and the bound terms (see `VarianceSweep`).
+    `v_grid`: the constant weights v of the curve (default -0.25 to 1.25 in steps of 0.025)."""
     check_tensor("images", images, ndim=4, floating=True)
     check_tensor("labels", labels, ndim=1, floating=False)
     if len(images) != len(labels):
@@ -106,11 +116,11 @@ def variance_sweep(model, images: torch.Tensor, labels: torch.Tensor, timesteps,
     timesteps = np.asarray([int(t) for t in timesteps])
     if len(timesteps) == 0 or timesteps.min() < 0 or timesteps.max() >= T:
         raise ValueError(f"timesteps must be a non-empty list of integers in 0..{T - 1}, got {timesteps.tolist()}.")
-    v_grid = np.linspace(-1.5, 1.5, 61) if v_grid is None else np.asarray(v_grid, dtype=np.float64)
+    v_grid = np.linspace(-0.25, 1.25, 61) if v_grid is None else np.asarray(v_grid, dtype=np.float64)
     was_training = model.training
     model.eval()
     C = images.shape[1]
-    rows = {k: [] for k in ("x_t", "frac", "mse", "vb_learned", "vb_small", "vb_large", "best", "curve")}
+    rows = {k: [] for k in ("x_t", "v", "mse", "vb_learned", "vb_small", "vb_large", "best", "curve")}
     try:
         for ti in timesteps.tolist():
             t = torch.full((len(images),), ti, dtype=torch.long)                     # (B,)
@@ -120,11 +130,11 @@ def variance_sweep(model, images: torch.Tensor, labels: torch.Tensor, timesteps,
             if out.shape[1] != 2 * C:
                 raise ValueError(f"the model returned {out.shape[1]} channels for {C}-channel images; "
                                  f"a learned variance needs a model built with learn_sigma=True.")
-            eps, v = out[:, :C], out[:, C:]
+            eps, v = out[:, :C], band_position(out[:, C:])                           # v from the raw output o
             rows["x_t"].append(x_t)
-            rows["frac"].append(band_position(v))
+            rows["v"].append(v)
             rows["mse"].append(((eps - noise) ** 2).mean(dim=(1, 2, 3)))
-            for key, values in (("vb_learned", v), ("vb_small", -1.0), ("vb_large", 1.0)):
+            for key, values in (("vb_learned", v), ("vb_small", 0.0), ("vb_large", 1.0)):
                 rows[key].append(vb_terms_for_values(diffusion, eps, values, images, x_t, t))
             rows["best"].append(best_constant_variance(diffusion, eps, images, x_t, ti))
             rows["curve"].append([vb_terms_for_values(diffusion, eps, float(val), images, x_t, t).mean().item()
@@ -135,11 +145,11 @@ def variance_sweep(model, images: torch.Tensor, labels: torch.Tensor, timesteps,
     log_beta_tilde = diffusion.posterior_log_variance_clipped[timesteps].numpy()
     as_np = lambda key: torch.stack(rows[key]).double().numpy()                     # noqa: E731
     return VarianceSweep(timesteps=timesteps, log_beta=log_beta, log_beta_tilde=log_beta_tilde,
-                         x_t=torch.stack(rows["x_t"]), frac=torch.stack(rows["frac"]), mse=as_np("mse"),
+                         x_t=torch.stack(rows["x_t"]), v=torch.stack(rows["v"]), mse=as_np("mse"),
                          vb_learned=as_np("vb_learned"), vb_small=as_np("vb_small"), vb_large=as_np("vb_large"),
                          best_variance=np.asarray(rows["best"]), v_grid=v_grid,
                          vb_curve=np.asarray(rows["curve"]))
 
 
-__all__ = ["band_position", "band_bounds", "vb_terms_for_values", "best_constant_variance", "variance_sweep",
+__all__ = ["band_position", "raw_output", "band_bounds", "vb_terms_for_values", "best_constant_variance", "variance_sweep",
            "VarianceSweep"]

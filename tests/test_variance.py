@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from dit_lib.diffusion import create_diffusion
-from dit_lib.variance import (band_bounds, band_position, best_constant_variance, variance_sweep,
+from dit_lib.variance import (band_bounds, band_position, best_constant_variance, raw_output, variance_sweep,
                               vb_terms_for_values)
 
 
@@ -33,8 +33,9 @@ def batch():
 
 
 def test_band_position_and_bounds(diffusion):
-    v = torch.tensor([-1.0, 0.0, 1.0, 1.5])
-    assert band_position(v).tolist() == [0.0, 0.5, 1.0, 1.25]            # not clamped
+    o = torch.tensor([-1.0, 0.0, 1.0, 1.5])                               # the network's raw output
+    assert band_position(o).tolist() == [0.0, 0.5, 1.0, 1.25]            # the weight v, not clamped
+    assert raw_output(band_position(o)).tolist() == o.tolist()
     t = torch.tensor([0, 1, 999])
     low, high = band_bounds(diffusion, t, (3, 1, 2, 2))
     assert low.shape == high.shape == (3, 1, 1, 1)
@@ -51,10 +52,10 @@ def test_vb_terms_for_values_match_training_losses(diffusion, micro, batch):
         x_t = diffusion.q_sample(x0, t, noise=noise)
         out = micro(x_t, t, y)
         want = diffusion.training_losses(micro, x0, t, model_kwargs={"y": y}, noise=noise)["vb"]
-    got = vb_terms_for_values(diffusion, out[:, :1], out[:, 1:], x0, x_t, t)
+    got = vb_terms_for_values(diffusion, out[:, :1], band_position(out[:, 1:]), x0, x_t, t)
     torch.testing.assert_close(got, want)
-    # a float is one v for every pixel: -1 is beta-tilde, +1 is beta
-    small = vb_terms_for_values(diffusion, out[:, :1], -1.0, x0, x_t, t)
+    # a float is one v for every pixel: 0 is beta-tilde, 1 is beta
+    small = vb_terms_for_values(diffusion, out[:, :1], 0.0, x0, x_t, t)
     fixed = create_diffusion(timestep_respacing="", learn_sigma=False, sigma_small=True)
     with torch.no_grad():
         want_small = fixed.vb_terms_bpd(fixed.p_mean_variance_from_output(out[:, :1], x_t, t), x0, x_t, t)
@@ -73,7 +74,7 @@ def test_best_constant_variance_minimises_the_mean_kl(diffusion, micro, batch):
     low, high = (b.item() for b in band_bounds(diffusion, t[:1], (1, 1, 1, 1)))
 
     def mean_kl(sigma):
-        v = 2 * (math.log(sigma) - low) / (high - low) - 1                # the v that gives this variance
+        v = (math.log(sigma) - low) / (high - low)                        # the weight v that gives this variance
         return vb_terms_for_values(diffusion, eps, v, x0, x_t, t).double().mean().item()
 
     at_best = mean_kl(best)
@@ -84,15 +85,15 @@ def test_best_constant_variance_minimises_the_mean_kl(diffusion, micro, batch):
 def test_variance_sweep_shapes_determinism_and_consistency(diffusion, micro, batch):
     x0, y = batch
     ts = [0, 2, 50, 999]
-    a = variance_sweep(micro, x0, y, ts, seed=3, diffusion=diffusion, v_grid=[-1.0, 0.0, 1.0])
-    b = variance_sweep(micro, x0, y, [50], seed=3, diffusion=diffusion, v_grid=[-1.0, 0.0, 1.0])
+    a = variance_sweep(micro, x0, y, ts, seed=3, diffusion=diffusion, v_grid=[0.0, 0.5, 1.0])
+    b = variance_sweep(micro, x0, y, [50], seed=3, diffusion=diffusion, v_grid=[0.0, 0.5, 1.0])
     n_t, B = len(ts), len(x0)
-    assert a.frac.shape == a.x_t.shape == (n_t, B, 1, 8, 8)
+    assert a.v.shape == a.x_t.shape == (n_t, B, 1, 8, 8)
     assert a.mse.shape == a.vb_learned.shape == a.vb_small.shape == a.vb_large.shape == (n_t, B)
     assert a.vb_curve.shape == (n_t, 3) and a.best_variance.shape == (n_t,)
     # the same t gives the same x_t, whatever the other timesteps of the call
-    assert torch.equal(a.x_t[2], b.x_t[0]) and torch.equal(a.frac[2], b.frac[0])
-    # the curve at v = -1 and v = +1 is the fixed-variance term
+    assert torch.equal(a.x_t[2], b.x_t[0]) and torch.equal(a.v[2], b.v[0])
+    # the curve at v = 0 and v = 1 is the fixed-variance term
     np.testing.assert_allclose(a.vb_curve[:, 0], a.vb_small.mean(1), rtol=1e-5)
     np.testing.assert_allclose(a.vb_curve[:, 2], a.vb_large.mean(1), rtol=1e-5)
     # log_variance is p_mean_variance's

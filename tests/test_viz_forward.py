@@ -166,6 +166,24 @@ def test_remains_figure_switches_to_log_snr():
         vf.remains_figure(steps, acc, corr, log_snr={"linear": snr["linear"]})
 
 
+def test_every_t_axis_and_slider_says_paper_step(tables):
+    """Chapter 6 plots the paper's step t = 1..T (chapters 7-10 the array index): every t axis and
+    t slider of its figures says which."""
+    for fig in (vf.schedule_figure(tables), vf.log_snr_figure(tables)):
+        titles = [fig.layout[k].title.text for k in fig.layout if k.startswith("xaxis")]
+        assert titles and all(t == vf.T_AXIS and "paper step" in t for t in titles)
+    fig = vf.remains_figure([0, 1000], {"linear": [1.0, 0.1]}, {"linear": [1.0, 0.0]},
+                            log_snr={"linear": [math.inf, -10.0]})
+    assert fig.layout.xaxis.title.text == fig.layout.xaxis2.title.text == vf.T_AXIS_0
+    assert fig.layout.updatemenus[0].buttons[0].args[1]["xaxis.title.text"] == vf.T_AXIS_0
+    x = torch.zeros(2, 1, 8, 8)
+    grid = vf.forward_grid_figure([0, 1], {"linear": [torch.stack([x, x + 1])]}, row_names=["digits"])
+    hist = vf.chain_histogram_figure([1, 2], {"g": dict(samples=torch.zeros(2, 10), mean=torch.zeros(2),
+                                                        std=torch.ones(2))})
+    for fig in (grid, hist):
+        assert fig.layout.sliders[0].currentvalue.prefix == vf.T_SLIDER and "paper step" in vf.T_SLIDER
+
+
 def test_forward_mpl():
     from matplotlib.figure import Figure
 

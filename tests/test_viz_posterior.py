@@ -98,7 +98,12 @@ def test_variance_band_figure():
     top, bottom, q90, q10, med, best_tr = fig.data
     np.testing.assert_allclose(top.y, lb, rtol=1e-4)
     np.testing.assert_allclose(med.y, lq[:, 1], rtol=1e-4)
-    assert list(top.x) == list(t + 1)
+    assert list(top.x) == list(t + 1)                                             # log axis of t + 1 ...
+    assert fig.layout.xaxis.title.text == "t (array index)"                       # ... labelled with t
+    assert list(fig.layout.xaxis.ticktext)[:3] == ["0", "1", "3"] and list(fig.layout.xaxis.tickvals)[:3] == [1, 2, 4]
+    menu = fig.layout.updatemenus[0]                                              # its own row, under the title
+    assert menu.y == 1.0 and menu.yanchor == "bottom" and fig.layout.title.yref == "container"
+    assert fig.layout.margin.t >= 120
     buttons = fig.layout.updatemenus[0].buttons
     assert [b.label for b in buttons] == ["ln Σ", "ln Σ − ln β_t", "position in the band"]
     rel = buttons[1].args[0]["y"]
@@ -138,7 +143,7 @@ def test_band_maps_figure():
 
 
 def test_vb_curves_figure():
-    v = np.linspace(-1.5, 1.5, 7)
+    v = np.linspace(-0.25, 1.25, 7)                                              # the weight v: 0 and 1 at 1, 5
     curves = np.array([(v - 0.5) ** 2 + 1, (v - 0.0) ** 2 + 2])
     learned, small, large = np.array([0.9, 1.9]), curves[:, 1], curves[:, 5]
     per_t = (np.array([0, 1, 10]), np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.2, 3.0]), np.array([1.1, 2.1, 3.0]),
@@ -147,6 +152,8 @@ def test_vb_curves_figure():
     assert "t = 1" in title_of(fig)
     np.testing.assert_allclose(fig.data[0].y, curves[0], rtol=1e-4)
     assert list(fig.data[1].x) == [0.5]                                           # the best single v
+    assert list(fig.data[2].x) == [0.0, 1.0]                                      # beta-tilde at v = 0, beta at 1
+    assert fig.layout.xaxis2.title.text == "t (array index)"
     np.testing.assert_allclose(fig.data[5].y, [1.1, 1.05, 1.0], rtol=1e-4)       # beta / learned
     steps = fig.layout.sliders[0].steps
     args = steps[1].args
@@ -172,6 +179,7 @@ def test_decoder_figure():
     assert bars.marker.color[0] != bars.marker.color[1]                           # the bin of x_0 highlighted
     b = fig.layout.updatemenus[0].buttons
     assert [x.label for x in b] == ["bg", "ink"]
+    assert fig.layout.updatemenus[0].y == 1.0 and fig.layout.updatemenus[0].yanchor == "bottom"   # below the title
     assert len(b[1].args[0]["x"][0]) == 11
     with pytest.raises(ValueError, match="one column per level"):
         vp.decoder_figure(levels[:10], probs, mu, sd, mu)
@@ -181,7 +189,7 @@ def test_decoder_figure():
 
 
 def test_explorer_mpl():
-    v = np.linspace(-1.5, 1.5, 7)
+    v = np.linspace(-0.25, 1.25, 7)
     fig = vp.explorer_mpl(v, (v - 0.5) ** 2, 0.0, 0.25, 0.1, np.zeros((2, 8, 8)), np.ones((2, 8, 8)), title="x")
     assert len(fig.axes) == 1 + 4 + 1                                             # curve, 2 x 2 maps, colour bar
     with pytest.raises(ValueError, match="one value per v"):
@@ -196,16 +204,17 @@ def test_variance_explorer_widget():
 
     opts = timestep_options(1000)
     assert opts[:20] == list(range(20)) and opts[-1] == 999 and opts == sorted(set(opts))
-    assert nearest_v(0.52) == int(np.argmin(np.abs(V_GRID - 0.5)))
+    assert nearest_v(0.51) == int(np.argmin(np.abs(V_GRID - 0.5)))
     model = nudged_micro_dit(8, 0.05)
     images, labels = torch.rand(4, 1, 8, 8) * 2 - 1, torch.arange(4)
     box = variance_explorer(model, images, labels, t=1, v=0.0, n_show=2)
     (t_slider, v_slider), picture, readout = box.children[0].children, box.children[1], box.children[2]
     assert picture.value[:4] == b"\x89PNG"
-    assert "your v = 0.00" in readout.value and "the model's own v" in readout.value
+    assert "your v = 0.000" in readout.value and "the model's own v" in readout.value
+    assert V_GRID[0] < 0 < 1 < V_GRID[-1]                                        # v: 0 is beta-tilde, 1 is beta
     first = readout.value
     v_slider.value = 1.0
-    assert "your v = 1.00" in readout.value and readout.value != first
+    assert "your v = 1.000" in readout.value and readout.value != first
     t_slider.value = 100
     assert "β̃/β" in readout.value
     with pytest.raises(ValueError, match="t must be one of"):

@@ -133,6 +133,8 @@ def test_respacing_figure():
     dashed = by_name["β_τ of the 1000-step chain (not respaced)"]
     np.testing.assert_allclose(dashed.y, original[data["5"]["timesteps"][1:]], rtol=1e-6)
     assert list(dashed.x) == data["5"]["timesteps"][1:].tolist()          # index 0 left out
+    assert fig.layout.xaxis.title.text == "t (array index)"               # Part II's t convention
+    assert fig.layout.yaxis.type == "log" and fig.layout.xaxis.type in (None, "linear", "-")
     assert by_name["β′ (respaced): upper bound"].mode == "lines+markers"
     assert fig.data[6 + 2].mode == "lines"                                  # 80 steps: no markers
     buttons = fig.layout.updatemenus[0].buttons

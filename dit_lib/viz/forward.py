@@ -3,8 +3,9 @@ step-by-step chain against the closed form, what remains of real images at each 
 matplotlib panel of the live widget.
 
 Pure functions: tensors in, figures out (they never sample). Timesteps are the paper's steps
-t = 1..T (t = 0 is the clean image x_0); the library's tables are indexed t - 1, and the caller
-does that translation once, where it computes the numbers.
+t = 1..T (t = 0 is the clean image x_0), and every t axis and slider says so (T_AXIS, T_AXIS_0,
+T_SLIDER); the library's tables are indexed t - 1, and the caller does that translation once, where
+it computes the numbers. (Chapters 7-10 plot the array index instead, labelled "t (array index)".)
 """
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from .tokens import png_data_uri, rounded, to_rgb_uint8
 
 SCHEDULE_COLORS = {"linear": COLORWAY[0], "cosine": COLORWAY[1]}
 GAP = 228                                   # light grey between the images of a grid (the style's GRID)
+T_AXIS = "t (paper step, 1 … T)"            # the label of every t axis of chapter 6
+T_AXIS_0 = "t (paper step, 1 … T; 0 = clean x_0)"   # for axes that start at the clean image
+T_SLIDER = "paper step t = "                # the prefix of every t slider's readout
 
 
 def _np(x) -> np.ndarray:
@@ -82,7 +86,7 @@ def schedule_figure(tables: Mapping[str, Mapping[str, torch.Tensor]], *, title: 
                                  line=dict(color=color, width=2),
                                  hovertemplate=f"{name}<br>t = %{{x}}: ᾱ_t = %{{y:.4f}}<extra></extra>"), row=1, col=2)
     fig.add_hline(y=0.5, line=dict(color="#9aa5b1", width=1, dash="dot"), row=1, col=2)
-    fig.update_xaxes(title="timestep t")
+    fig.update_xaxes(title=T_AXIS)
     fig.update_yaxes(type="log", title="β_t (log scale)", exponentformat="power", row=1, col=1)
     fig.update_yaxes(title="ᾱ_t = ∏ (1 − β_s)", range=[0, 1.02], row=1, col=2)
     fig.update_layout(title=title or "The two noise schedules",
@@ -114,7 +118,7 @@ def log_snr_figure(tables: Mapping[str, Mapping[str, torch.Tensor]], *, title: s
                                  hovertemplate=f"{name}: SNR = 1 at t ≈ {t0:.1f}<extra></extra>"))
     fig.add_hline(y=0, line=dict(color="#9aa5b1", width=1, dash="dot"))
     fig.update_layout(title=title or "Signal-to-noise ratio of x_t",
-                      xaxis_title="timestep t",
+                      xaxis_title=T_AXIS,
                       yaxis_title="log SNR = log(ᾱ_t / (1 − ᾱ_t))",
                       legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, xanchor="left"))
     return style(fig, height=440).update_layout(margin=dict(t=100))
@@ -198,7 +202,7 @@ def chain_histogram_figure(timesteps: Sequence[int], groups: Mapping[str, Mappin
                   args=[{"y": ys(k)}, {"title.text": heading(k), "yaxis.range": [0, top(k)]}, traces])
              for k, t in enumerate(timesteps)]
     fig.update_layout(title=heading(active), barmode="overlay", bargap=0,
-                      sliders=[dict(active=active, currentvalue=dict(prefix="timestep t = "), pad=dict(t=50),
+                      sliders=[dict(active=active, currentvalue=dict(prefix=T_SLIDER), pad=dict(t=50),
                                     steps=steps)],
                       xaxis=dict(title="value of the pixel in x_t", range=[float(edges[0]), float(edges[-1])]),
                       yaxis=dict(title="density", range=[0, top(active)]),
@@ -273,7 +277,7 @@ def forward_grid_figure(timesteps: Sequence[int], frames: Mapping[str, Sequence[
     steps = [dict(label=str(t), method="update", args=[{"source": [pics[k]]}, {"title.text": heading(k)}, [0]])
              for k, t in enumerate(timesteps)]
     fig.update_layout(title=heading(active),
-                      sliders=[dict(active=active, currentvalue=dict(prefix="timestep t = "), pad=dict(t=20),
+                      sliders=[dict(active=active, currentvalue=dict(prefix=T_SLIDER), pad=dict(t=20),
                                     steps=steps)])
     y_mid = [gap + j * (cell + gap) + cell / 2 for j in range(len(lines))]
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, range=[0, pic_w], constrain="domain")
@@ -333,7 +337,7 @@ def remains_figure(timesteps: Sequence[int], accuracy: Mapping[str, Sequence[flo
     if chance is not None:
         fig.add_hline(y=chance, line=dict(color="#9aa5b1", width=1, dash="dot"), row=1, col=1,
                       annotation_text="chance", annotation_position="bottom left")
-    fig.update_xaxes(title="timestep t")
+    fig.update_xaxes(title=T_AXIS_0)
     fig.update_yaxes(title="accuracy", range=[0, 1.02], tickformat=".0%", row=1, col=1)
     fig.update_yaxes(title="mean correlation over the test images", range=[-0.02, 1.02], row=1, col=2)
     fig.update_layout(title=title or "What remains of a digit",
@@ -347,7 +351,7 @@ def remains_figure(timesteps: Sequence[int], accuracy: Mapping[str, Sequence[flo
             {f"xaxis{k}.autorange": "reversed" if rev else True for k in ("", "2")}
         fig.update_layout(updatemenus=[dict(
             type="buttons", direction="right", x=1.0, xanchor="right", y=1.12, yanchor="bottom",
-            buttons=[dict(label="against t", method="update", args=[by_t, axis("timestep t", False)]),
+            buttons=[dict(label="against t", method="update", args=[by_t, axis(T_AXIS_0, False)]),
                      dict(label="against log SNR", method="update",
                           args=[by_snr, axis("log SNR = log(ᾱ_t / (1 − ᾱ_t)), high to low", True)])])])
     return style(fig, height=440).update_layout(margin=dict(t=120))
@@ -378,5 +382,5 @@ def forward_mpl(x0: torch.Tensor, noise: torch.Tensor, frames: Mapping[str, torc
     return frame_axes(fig, list(np.atleast_1d(axes)), title)
 
 
-__all__ = ["SCHEDULE_COLORS", "log_snr", "crossing", "schedule_figure", "log_snr_figure", "normal_cdf", "ks_normal",
+__all__ = ["SCHEDULE_COLORS", "T_AXIS", "T_AXIS_0", "T_SLIDER", "log_snr", "crossing", "schedule_figure", "log_snr_figure", "normal_cdf", "ks_normal",
            "chain_histogram_figure", "image_grid", "forward_grid_figure", "remains_figure", "forward_mpl"]

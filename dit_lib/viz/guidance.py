@@ -17,8 +17,9 @@ from .tokens import png_data_uri, rounded, to_rgb_uint8
 
 WRONG_RGB = (220, 38, 38)          # COLORWAY[1]: a frame around a sample the judge labels otherwise
 BACKGROUND_RGB = (228, 231, 235)   # the style's grid colour, between images
-QUIRK_ROWS = ("ε(x, ∅): unconditional", "ε(x, y): conditional", 'guided, channels="all"',
-              'guided, channels="official"')
+# the row labels of channel_quirk_figure, written horizontally in the left margin (short lines)
+QUIRK_ROWS = ("ε(x, ∅)<br>unconditional", "ε(x, y)<br>conditional", 'guided<br>channels="all"',
+              'guided<br>channels=<br>"official"')
 
 
 def _check_grid(images) -> tuple[int, int, int, int, int]:
@@ -132,9 +133,8 @@ def tradeoff_figure(live: Mapping[str, Sequence[float]], benchmark: Mapping[str,
         if any(len(data[k]) != len(data["scale"]) for k in keys):
             raise ValueError(f"every list of {name} needs one value per scale ({len(data['scale'])}).")
     fig = make_subplots(rows=2, cols=2, horizontal_spacing=0.12, vertical_spacing=0.2,
-                        subplot_titles=["(a) fidelity: judge accuracy ↑", "(b) diversity: distance within a class ↑",
-                                        "(c) Fréchet distance of judge features ↓",
-                                        "(d) the paper: FID-50K of DiT-XL/2, ImageNet 256 ↓"])
+                        subplot_titles=["(a) fidelity: judge accuracy ↑", "(b) diversity: distance in a class ↑",
+                                        "(c) FD of judge features ↓", "(d) paper: DiT-XL/2 FID-50K ↓"])
     c_live, c_bench, c_ref, c_paper = COLORWAY[0], COLORWAY[2], "#6b7280", COLORWAY[1]
     xs = list(live["scale"]) + list(benchmark["scale"]) + list(paper)
     span = [min(xs) - 0.3, max(xs) + 0.3]
@@ -191,7 +191,11 @@ def channel_quirk_figure(scales: Sequence[float], eps_uncond: torch.Tensor, eps_
     top = max(float(eps_uncond.abs().max()), float(eps_cond.abs().max()),
               *(float(g[k].abs().max()) for g in guided.values() for k in g)) or 1.0
     fig = make_subplots(rows=4, cols=C, horizontal_spacing=0.03, vertical_spacing=0.06,
-                        column_titles=[f"channel {c}" for c in range(C)], row_titles=list(QUIRK_ROWS))
+                        column_titles=[f"channel {c}" for c in range(C)])
+    for r, text in enumerate(QUIRK_ROWS):           # row labels: horizontal, right-aligned in the left margin
+        lo, hi = fig.get_subplot(r + 1, 1).yaxis.domain
+        fig.add_annotation(text=text, x=0, y=(lo + hi) / 2, xref="paper", yref="paper", xanchor="right",
+                           xshift=-10, yanchor="middle", align="right", showarrow=False)
 
     def add(z, row, col):
         fig.add_trace(go.Heatmap(z=rounded(z, 3), zmin=-top, zmax=top, colorscale="RdBu", reversescale=True,
@@ -222,7 +226,7 @@ def channel_quirk_figure(scales: Sequence[float], eps_uncond: torch.Tensor, eps_
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed")
     fig.for_each_annotation(lambda a: a.update(font=dict(size=11)))
-    return style(fig, height=720).update_layout(margin=dict(t=110, l=30, r=130, b=40))
+    return style(fig, height=720).update_layout(margin=dict(t=110, l=130, r=90, b=40))
 
 
 def guidance_mpl(rows: Mapping[str, torch.Tensor], *, wrong: Mapping[str, np.ndarray] | None = None,

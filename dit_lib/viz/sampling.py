@@ -164,7 +164,8 @@ def respacing_figure(spacings: Mapping[str, Mapping[str, object]], original_beta
                      active: int = 0, title: str | None = None):
     """The variance of one reverse step on respaced chains, with a dropdown over the respacing.
 
-    For each kept step i (x: its original timestep tau_i, log y): the respaced beta'_i (upper
+    For each kept step i (x: its original timestep tau_i, the 0-based array index, titled
+    "t (array index)"; y: log scale): the respaced beta'_i (upper
     bound of the learned variance), the respaced posterior variance beta-tilde'_i (lower bound),
     the learned variance Sigma_theta (median and 10-90 % band over pixels) and, dashed, the
     original beta_{tau_i}: what a sampler would use if it forgot to respace.
@@ -227,7 +228,7 @@ def respacing_figure(spacings: Mapping[str, Mapping[str, object]], original_beta
         vis = [i in groups[j] for i in range(len(fig.data))]
         buttons.append(dict(label=f"\"{name}\"", method="update", args=[{"visible": vis}, {"title.text": heading(j)}]))
     fig.update_layout(title=heading(active),
-                      xaxis=dict(title="original timestep τ of the kept step (0-based)", range=[-20, 1020]),
+                      xaxis=dict(title="t (array index)", range=[-20, 1020]),
                       yaxis=dict(title="variance of one reverse step", type="log", exponentformat="power"),
                       updatemenus=[dict(type="dropdown", x=1.0, xanchor="right", y=1.12, yanchor="bottom",
                                         buttons=buttons, active=active)],

@@ -92,7 +92,7 @@ def training_record_figure(loss_steps: Sequence[int], loss: Sequence[float], gat
     per_block = g.mean(axis=(1, 3))                                           # (n_probes, depth)
 
     fig = make_subplots(rows=2, cols=2, row_heights=[0.42, 0.58], specs=[[{"colspan": 2}, None], [{}, {}]],
-                        horizontal_spacing=0.1, vertical_spacing=0.16,
+                        horizontal_spacing=0.12, vertical_spacing=0.16,
                         subplot_titles=["samples recorded at this step (EMA weights)", "training loss (smoothed)",
                                         "mean |gate| per block"])
     fig.add_trace(go.Image(source=pics[steps[active]][0], hoverinfo="skip"), row=1, col=1)
@@ -130,8 +130,9 @@ def training_record_figure(loss_steps: Sequence[int], loss: Sequence[float], gat
                                   args=[{"source": [pics[s][0]]},
                                         {"title.text": heading(s), "shapes": marks(s)}, [0]])
                              for s in steps])],
-        legend=dict(x=1.0, y=0.56, xanchor="right", yanchor="top", bgcolor="rgba(255,255,255,0.85)",
-                    font=dict(size=11)))
+        # the legend sits in the gate panel's lower right (the gates settle well above zero), clear of its title
+        legend=dict(x=1.0, y=fig.layout.yaxis3.domain[0] + 0.01, xanchor="right", yanchor="bottom",
+                    bgcolor="rgba(255,255,255,0.85)", font=dict(size=11)))
     fig.update_yaxes(type="log", title_text="loss (log scale)", tickvals=ticks, ticktext=[f"{v:g}" for v in ticks],
                      row=2, col=1)
     fig.update_yaxes(title_text="mean |gate|", rangemode="tozero", row=2, col=2)
@@ -181,7 +182,7 @@ def loss_by_t_figure(timesteps: Sequence[int], mse: Sequence[float], vb: Sequenc
                                  hovertemplate="t ≤ %{x}: %{y:.1f} % of the loss<extra></extra>"))
     fig.update_layout(title=(title or "What the training loss averages over") +
                       "<br><sup>a trained model's loss terms at each timestep, on held-out digits</sup>",
-                      xaxis=dict(title="timestep t (array index)"),
+                      xaxis=dict(title="t (array index)"),
                       yaxis=dict(title="loss term (log scale)", type="log", exponentformat="power"),
                       yaxis2=dict(title="cumulative share (%)", overlaying="y", side="right", range=[0, 101],
                                   showgrid=False, tickmode="array", tickvals=[0, 25, 50, 75, 100]),
@@ -211,9 +212,8 @@ def ema_profile_figure(n_grid: Sequence[int], recipes: Mapping[str, Mapping[str,
         if len(r["weights"]) != n_final + 1:
             raise ValueError(f"recipe {name!r}: weights must hold n_final + 1 = {n_final + 1} values "
                              f"(theta_0 .. theta_n), got {len(r['weights'])}.")
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.11,
-                        subplot_titles=["share of the initial weights θ₀ in the EMA",
-                                        f"weight of each iterate θₖ after {n_final:,} updates"])
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.15,
+                        subplot_titles=["share of θ₀ left in the EMA", f"weight of each θₖ after {n_final:,} updates"])
     floor = 1e-300                                   # a share that underflows to 0 is drawn off the axis
     for i, (name, r) in enumerate(recipes.items()):
         color = RECIPE_COLORS[i % len(RECIPE_COLORS)]
@@ -233,9 +233,11 @@ def ema_profile_figure(n_grid: Sequence[int], recipes: Mapping[str, Mapping[str,
                       row=1, col=2)
     fig.add_vline(x=n_final, line=dict(color="#9aa5b1", dash="dash"), row=1, col=1)
     fig.update_yaxes(type="log", exponentformat="power", title_text="share of θ₀", row=1, col=1, range=[-32, 0.5])
-    fig.update_yaxes(type="log", exponentformat="power", title_text="weight (diamond: θ₀)", row=1, col=2,
+    fig.update_yaxes(type="log", exponentformat="power", title_text="weight", title_standoff=4, row=1, col=2,
                      range=[-8, 0.1])
-    fig.update_xaxes(title_text="EMA updates n (log scale; dashed: the shipped run)", type="log", row=1, col=1)
+    fig.add_annotation(x=0, y=-0.28, xref="x2", yref="y2", text="θ₀", showarrow=False, xanchor="left",
+                       xshift=10, font=dict(size=12))
+    fig.update_xaxes(title_text="EMA updates n (log scale)", type="log", row=1, col=1)
     fig.update_xaxes(title_text="iterate k (training step)", row=1, col=2)
     fig.update_layout(title=(title or "What an exponential moving average remembers") +
                       "<br><sup>θ_EMA ← d θ_EMA + (1 − d) θ after every step; the weights sum to 1</sup>",

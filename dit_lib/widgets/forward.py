@@ -66,7 +66,7 @@ def forward_explorer(datasets: Mapping[str, object], diffusions: Mapping[str, ob
     style = {"description_width": "initial"}
     pick_data = widgets.Dropdown(options=list(datasets), value=dataset, description="data set", style=style)
     pick_sched = widgets.Dropdown(options=choices, value=schedule, description="schedule", style=style)
-    t_slider = widgets.IntSlider(value=t, min=0, max=T, step=1, description="step t", continuous_update=False,
+    t_slider = widgets.IntSlider(value=t, min=0, max=T, step=1, description="paper step t", continuous_update=False,
                                  style=style)
     play = widgets.Play(value=t, min=0, max=T, step=25, interval=500)
     widgets.jslink((play, "value"), (t_slider, "value"))
