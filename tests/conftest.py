@@ -51,6 +51,21 @@ def nudged_micro_dit(input_size, scale: float):
     return m
 
 
+def nudged_small_dit(num_classes: int = 3, scale: float = 0.05):
+    """A seeded 2-block DiT on 1x8x8 images (patch 4, width 32), every trainable weight nudged by
+    `scale` x N(0, 1): small enough for widget tests, with gates that are open."""
+    from dit_lib.models import DiT
+
+    torch.manual_seed(0)
+    model = DiT(input_size=8, patch_size=4, in_channels=1, hidden_size=32, depth=2, num_heads=4,
+                num_classes=num_classes).eval()
+    with torch.no_grad():
+        for w in model.parameters():
+            if w.requires_grad:
+                w.add_(scale * torch.randn_like(w))
+    return model
+
+
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
     """The tests' tensors are tiny: one thread is fastest, and a busy machine cannot stall OpenMP workers."""

@@ -11,10 +11,9 @@ import torch
 
 pytest.importorskip("plotly")
 
-from dit_lib.models import DiT
 from dit_lib.viz import conditioning as vc
 
-from conftest import title_of
+from conftest import nudged_small_dit, title_of
 
 
 @pytest.fixture(scope="module")
@@ -167,13 +166,7 @@ def test_gate_scale_samples_figure_and_mpl():
 def test_gate_explorer_widget():
     from dit_lib.widgets.conditioning import gate_explorer, gate_factors
 
-    torch.manual_seed(0)
-    model = DiT(input_size=8, patch_size=4, in_channels=1, hidden_size=32, depth=2, num_heads=4,
-                num_classes=3).eval()
-    with torch.no_grad():
-        for w in model.parameters():
-            if w.requires_grad:
-                w.add_(0.05 * torch.randn_like(w))
+    model = nudged_small_dit()
     images, labels = torch.rand(6, 1, 8, 8) * 2 - 1, torch.arange(6) % 3
     box = gate_explorer(model, ["a", "b", "c"], num_steps=2, block=0, factor=0.0, test_images=images,
                         test_labels=labels, eval_timesteps=(10, 500))

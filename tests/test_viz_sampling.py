@@ -14,11 +14,10 @@ import torch
 
 pytest.importorskip("plotly")
 
-from dit_lib.models import DiT
 from dit_lib.sampling import Trajectory
 from dit_lib.viz import sampling as vs
 
-from conftest import title_of
+from conftest import nudged_small_dit, title_of
 
 
 def decode(uri: str) -> np.ndarray:
@@ -207,12 +206,7 @@ def test_sampler_mpl():
 def test_sampler_explorer_widget():
     from dit_lib.widgets.sampling import ALL_CLASSES, sampler_explorer, widget_labels
 
-    torch.manual_seed(0)
-    model = DiT(input_size=8, patch_size=4, in_channels=1, hidden_size=32, depth=2, num_heads=4,
-                num_classes=3).eval()
-    with torch.no_grad():
-        for w in model.parameters():
-            w.add_(0.05 * torch.randn_like(w))
+    model = nudged_small_dit()
     box = sampler_explorer(model, ["a", "b", "c"], method="ddpm", num_steps=5, n=3)
     (method, steps, eta, pick, seed), picture, readout = box.children[0].children, box.children[1], box.children[2]
     assert picture.value[:4] == b"\x89PNG" and eta.disabled
