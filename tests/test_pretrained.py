@@ -4,13 +4,13 @@ import torch
 
 from dit_lib.checkpoint import load_checkpoint
 from dit_lib.evaluation import get_judge
-from dit_lib.pretrained import RECIPES, checkpoint_path, list_pretrained, load_pretrained, load_record, model_card
+from dit_lib.pretrained import RECIPES, THREADS, checkpoint_path, list_pretrained, load_pretrained, load_record, model_card
 from dit_lib.pretrained.build import weights_digest
 from dit_lib.sampling import sample
 
 
 def test_every_recipe_is_shipped_with_a_card():
-    assert set(list_pretrained()) == set(RECIPES)
+    assert set(list_pretrained()) == set(RECIPES) == set(THREADS)   # the thread count is part of the recipe
     for name in RECIPES:
         card = model_card(name)
         assert card.startswith(f"# Model card: `{name}`") and weights_digest(checkpoint_path(name))[:16] in card
