@@ -9,8 +9,9 @@
                      the regression keeps the default (Xavier) initialisation
     adaln_zero       adaLN plus the gates alpha, and the regression starts at exactly 0: DiT itself
 
-`ConditioningDiT(variant, **DiT keywords)` builds each of them from dit_lib's own parts
-(`PatchEmbed`, the embedders, `Attention`, `Mlp`, `modulate`, `DiTBlock`, `FinalLayer`). Shared by
+`ConditioningDiT(variant, **DiT keywords)` is a `DiT` that swaps only its blocks, its final layer
+and its zero-initialisation (`make_block`, `make_final_layer`, `zero_initialize`), built from
+dit_lib's own parts (`Attention`, `Mlp`, `modulate`, `DiTBlock`, `FinalLayer`). Shared by
 every variant, so that only the block design differs: the patch embedding and the fixed position
 table, the timestep and label embedders, DiT's basic initialisation, and a zero-initialised output
 linear (a fresh model of any variant outputs exactly 0, as ADM and DiT do). With
@@ -31,9 +32,8 @@ from torch import nn
 from ._checks import check_tensor
 from .attention import Attention, Mlp
 from .blocks import DiTBlock, FinalLayer, modulate
-from .embeddings import LabelEmbedder, TimestepEmbedder, get_2d_sincos_pos_embed
-from .models import DiT, DiTConfig
-from .patchify import PatchEmbed, unpatchify
+from .models import DiT
+from .patchify import unpatchify
 
 VARIANTS = ("in_context", "cross_attention", "adaln", "adaln_zero")
 LABELS = {"in_context": "in-context", "cross_attention": "cross-attention", "adaln": "adaLN",
@@ -146,61 +146,32 @@ BLOCKS = {"in_context": ViTBlock, "cross_attention": CrossAttentionBlock, "adaln
 # ----------------------------------------------------------------------------- the model
 
 
-class ConditioningDiT(nn.Module):
-    """A DiT whose blocks take t and y in one of the four ways of `VARIANTS`; keywords as `DiT`."""
+class ConditioningDiT(DiT):
+    """A DiT whose blocks take t and y in one of the four ways of `VARIANTS`; keywords as `DiT`.
+
+    Only the blocks, the final layer and the zero-initialisation differ from DiT; the module
+    creation order (and so the seeded initialisation) is DiT's, so "adaln_zero" is DiT itself.
+    """
 
     def __init__(self, variant: str = "adaln_zero", input_size=32, patch_size=2, in_channels=4, hidden_size=1152,
                  depth=28, num_heads=16, mlp_ratio=4.0, class_dropout_prob=0.1, num_classes=1000, learn_sigma=True):
-        super().__init__()
-        self.variant = check_variant(variant)
-        self.config = DiTConfig(input_size, patch_size, in_channels, hidden_size, depth, num_heads,
-                                mlp_ratio, class_dropout_prob, num_classes, learn_sigma)
-        self.learn_sigma = learn_sigma
-        self.in_channels = in_channels
-        self.out_channels = in_channels * 2 if learn_sigma else in_channels
-        self.patch_size = patch_size
-        self.num_heads = num_heads
-        self.num_classes = num_classes
-        # the same creation order as DiT (it fixes which random numbers each default init draws)
-        self.x_embedder = PatchEmbed(input_size, patch_size, in_channels, hidden_size, bias=True)
-        self.t_embedder = TimestepEmbedder(hidden_size)
-        self.y_embedder = LabelEmbedder(num_classes, hidden_size, class_dropout_prob)
-        self.pos_embed = nn.Parameter(torch.zeros(1, self.x_embedder.num_patches, hidden_size), requires_grad=False)
-        block = BLOCKS[variant]
-        self.blocks = nn.ModuleList([block(hidden_size, num_heads, mlp_ratio=mlp_ratio) for _ in range(depth)])
-        final = FinalLayer if variant in ("adaln", "adaln_zero") else PlainFinalLayer
-        self.final_layer = final(hidden_size, patch_size, self.out_channels)
-        self.initialize_weights()
+        self.variant = check_variant(variant)          # read by make_block during DiT's constructor
+        super().__init__(input_size, patch_size, in_channels, hidden_size, depth, num_heads, mlp_ratio,
+                         class_dropout_prob, num_classes, learn_sigma)
 
-    null_class = DiT.null_class                     # the same property: index of the null label, or None
-    check_inputs = DiT.check_inputs                 # the same clear errors for bad x, t, y
-    set_attention_impl = DiT.set_attention_impl     # every block has a self-attention `attn`
-    unpatchify = DiT.unpatchify
+    def make_block(self, hidden_size: int, num_heads: int, mlp_ratio: float) -> nn.Module:
+        return BLOCKS[self.variant](hidden_size, num_heads, mlp_ratio=mlp_ratio)
 
-    def initialize_weights(self) -> None:
-        """DiT's initialisation, step for step; only adaLN-Zero zero-initialises its regressions."""
-        def _basic_init(module):
-            if isinstance(module, nn.Linear):
-                nn.init.xavier_uniform_(module.weight)
-                if module.bias is not None:
-                    nn.init.constant_(module.bias, 0)
-        self.apply(_basic_init)
-        self.pos_embed.data.copy_(get_2d_sincos_pos_embed(self.pos_embed.shape[-1], self.x_embedder.grid_size)
-                                  .unsqueeze(0))
-        w = self.x_embedder.proj.weight.data
-        nn.init.xavier_uniform_(w.view([w.shape[0], -1]))
-        nn.init.constant_(self.x_embedder.proj.bias, 0)
-        nn.init.normal_(self.y_embedder.embedding_table.weight, std=0.02)
-        nn.init.normal_(self.t_embedder.mlp[0].weight, std=0.02)
-        nn.init.normal_(self.t_embedder.mlp[2].weight, std=0.02)
+    def make_final_layer(self, hidden_size: int, patch_size: int, out_channels: int) -> nn.Module:
+        final = FinalLayer if self.variant in ("adaln", "adaln_zero") else PlainFinalLayer
+        return final(hidden_size, patch_size, out_channels)
 
-        if self.variant == "adaln_zero":    # ---- the "Zero": every regression starts at exactly 0 ----
-            for block in self.blocks:
-                nn.init.constant_(block.adaLN_modulation[-1].weight, 0)
-                nn.init.constant_(block.adaLN_modulation[-1].bias, 0)
-            nn.init.constant_(self.final_layer.adaLN_modulation[-1].weight, 0)
-            nn.init.constant_(self.final_layer.adaLN_modulation[-1].bias, 0)
-        nn.init.constant_(self.final_layer.linear.weight, 0)    # every variant: the output starts at 0
+    def zero_initialize(self) -> None:
+        """Only adaLN-Zero zero-initialises its regressions; every variant's output starts at 0."""
+        if self.variant == "adaln_zero":
+            super().zero_initialize()
+            return
+        nn.init.constant_(self.final_layer.linear.weight, 0)
         nn.init.constant_(self.final_layer.linear.bias, 0)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

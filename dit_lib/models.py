@@ -83,9 +83,16 @@ class DiT(nn.Module):
         self.y_embedder = LabelEmbedder(num_classes, hidden_size, class_dropout_prob)
         num_patches = self.x_embedder.num_patches
         self.pos_embed = nn.Parameter(torch.zeros(1, num_patches, hidden_size), requires_grad=False)  # fixed sin-cos
-        self.blocks = nn.ModuleList([DiTBlock(hidden_size, num_heads, mlp_ratio=mlp_ratio) for _ in range(depth)])
-        self.final_layer = FinalLayer(hidden_size, patch_size, self.out_channels)
+        self.blocks = nn.ModuleList([self.make_block(hidden_size, num_heads, mlp_ratio) for _ in range(depth)])
+        self.final_layer = self.make_final_layer(hidden_size, patch_size, self.out_channels)
         self.initialize_weights()
+
+    # The two pieces a variant of DiT may swap (dit_lib.conditioning does), and its zero-init.
+    def make_block(self, hidden_size: int, num_heads: int, mlp_ratio: float) -> nn.Module:
+        return DiTBlock(hidden_size, num_heads, mlp_ratio=mlp_ratio)
+
+    def make_final_layer(self, hidden_size: int, patch_size: int, out_channels: int) -> nn.Module:
+        return FinalLayer(hidden_size, patch_size, out_channels)
 
     @classmethod
     def from_config(cls, config: DiTConfig | dict) -> "DiT":
@@ -115,7 +122,10 @@ class DiT(nn.Module):
         nn.init.normal_(self.t_embedder.mlp[0].weight, std=0.02)
         nn.init.normal_(self.t_embedder.mlp[2].weight, std=0.02)
 
-        # ---- the "Zero" in adaLN-Zero: every gate and the output start at exactly 0 ----
+        self.zero_initialize()
+
+    def zero_initialize(self) -> None:
+        """The "Zero" in adaLN-Zero: every gate and the output start at exactly 0."""
         for block in self.blocks:
             nn.init.constant_(block.adaLN_modulation[-1].weight, 0)   # gates = 0: block is the identity
             nn.init.constant_(block.adaLN_modulation[-1].bias, 0)
