@@ -6,12 +6,13 @@ need a kernel; each chapter labels them "Live in Colab / Jupyter" next to a stat
 """
 
 
-def assemble(controls, picture, readout, draw):
-    """The layout every widget of the book shares: redraw whenever a control changes, draw once,
-    and stack the controls (wrapping), the picture and the readout in a VBox."""
+def assemble(controls, picture, readout, draw, observe=None):
+    """The layout every widget of the book shares: redraw whenever a control changes (all of
+    `controls`, or only those in `observe`), draw once, and stack the controls (wrapping), the
+    picture and the readout in a VBox."""
     import ipywidgets as widgets
 
-    for w in controls:
+    for w in controls if observe is None else observe:
         w.observe(draw, names="value")
     draw()
     return widgets.VBox([widgets.HBox(list(controls), layout=widgets.Layout(flex_flow="row wrap")), picture, readout])

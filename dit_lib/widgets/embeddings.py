@@ -11,6 +11,7 @@ import torch
 from ..embeddings import LabelEmbedder, TimestepEmbedder
 from ..viz.embeddings import conditioning_mpl
 from ..viz.tokens import figure_png
+from . import assemble
 
 
 def conditioning_explorer(t_embedder: TimestepEmbedder, y_embedder: LabelEmbedder, class_names: Sequence[str], *,
@@ -43,11 +44,7 @@ def conditioning_explorer(t_embedder: TimestepEmbedder, y_embedder: LabelEmbedde
         readout.value = (f"‖t_emb‖ = {te.norm():.3f}, ‖y_emb‖ = {ye.norm():.3f}, ‖c‖ = {(te + ye).norm():.3f}"
                          f"<br>cos(c, t_emb) = {cos:.3f}: how much of c points the timestep's way")
 
-    t_slider.observe(draw, names="value")
-    y_pick.observe(draw, names="value")
-    draw()
-    controls = widgets.HBox([play, t_slider, y_pick], layout=widgets.Layout(flex_flow="row wrap"))
-    return widgets.VBox([controls, picture, readout])
+    return assemble([play, t_slider, y_pick], picture, readout, draw, observe=[t_slider, y_pick])
 
 
 __all__ = ["conditioning_explorer"]

@@ -12,6 +12,7 @@ import torch
 from ..data import ImageDataset
 from ..patchify import patchify, unpatchify
 from ..viz.tokens import divisors, figure_png, patch_tokens_mpl
+from . import assemble
 
 
 def patch_explorer(datasets: Mapping[str, ImageDataset], *, index: int = 0, patch_size: int = 4):
@@ -62,11 +63,7 @@ def patch_explorer(datasets: Mapping[str, ImageDataset], *, index: int = 0, patc
 
     refresh_sizes(patch_size)
     pick.observe(on_dataset, names="value")
-    idx.observe(draw, names="value")
-    size.observe(draw, names="value")
-    draw()
-    controls = widgets.HBox([pick, idx, size], layout=widgets.Layout(flex_flow="row wrap"))
-    return widgets.VBox([controls, picture, readout])
+    return assemble([pick, idx, size], picture, readout, draw, observe=[idx, size])
 
 
 __all__ = ["patch_explorer"]
