@@ -1,6 +1,5 @@
 """Datasets: ranges, splits, determinism, the shapes generator, the MNIST reader, batches, plots, errors."""
 import gzip
-import time
 
 import numpy as np
 import pytest
@@ -71,12 +70,11 @@ def test_shape_signed_distances():
     assert shape_sdf("cross", np.array(4.0), zero, r) == 0 and shape_sdf("cross", np.array(3.0), np.array(3.0), r) > 0
 
 
-def test_shapes_generation_is_fast():
-    make_shapes(100)                                                  # warm up
-    start = time.perf_counter()
+def test_shapes_any_number_of_images_and_a_palette_subset():
+    # its speed is a benchmark (benchmarks/data_generation.py), not a timed test
     ds = make_shapes(10_000, shapes=SHAPES, colors=("red", "green"))
-    assert time.perf_counter() - start < 5.0                          # about 0.3 s on one free core
     assert len(ds) == 10_000 and ds.num_classes == 8
+    assert torch.bincount(ds.labels).tolist() == [1250] * 8
 
 
 # ---------------------------------------------------------------- MNIST (a tiny file in the IDX format)
