@@ -2,6 +2,7 @@
 
     python benchmarks/quality.py digits            # ~1,000 samples per setting; prints a table
     python benchmarks/quality.py shapes --n 1000
+    python benchmarks/quality.py run.pt --guidance 1 1.25 1.5 2 --out run_quality.json   # any checkpoint
 
 For each setting (guidance scale 1, 1.5, 2, 4, 6 with DDIM-50; DDIM 10/25/50 and DDPM 250 at
 guidance 2) it samples n images (classes balanced, seed 0) and reports:
@@ -95,9 +96,11 @@ def main():
     p.add_argument("name", help="shipped checkpoint name, e.g. digits")
     p.add_argument("--n", type=int, default=1000, help="samples per setting")
     p.add_argument("--quick", action="store_true", help="only DDIM-50 at guidance 2")
+    p.add_argument("--guidance", type=float, nargs="+", default=GUIDANCE, metavar="S",
+                   help=f"guidance scales of the DDIM-50 sweep (default: {' '.join(f'{g:g}' for g in GUIDANCE)})")
     p.add_argument("--out", default=None, help="JSON path (default: next to the checkpoint)")
     a = p.parse_args()
-    settings = [("ddim", 50, s) for s in GUIDANCE] + [(m, k, 2.0) for m, k in STEPS if (m, k) != ("ddim", 50)]
+    settings = [("ddim", 50, s) for s in a.guidance] + [(m, k, 2.0) for m, k in STEPS if (m, k) != ("ddim", 50)]
     if a.quick:
         settings = [("ddim", 50, 2.0)]
     result = evaluate(a.name, a.n, settings)
