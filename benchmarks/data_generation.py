@@ -3,34 +3,25 @@
     python benchmarks/data_generation.py
 
 Prints images per second for `make_shapes` at the sizes the book uses (12x12 for the shipped
-model, 16x16 by default) and seconds to load the digits split; best of 3 runs, one thread.
+model, 16x16 by default) and seconds to load the digits split; one thread, each timing the mean
+over at least a second after a warm-up (`time_it` of throughput.py).
 """
-import time
-
 import torch
 
 from dit_lib.data import SHAPES, load_dataset, make_shapes
+from throughput import time_it          # benchmarks/ is on sys.path when run as a script
 
-
-def best_of(fn, repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+N = 10_000
 
 
 def main():
     torch.set_num_threads(1)
-    make_shapes(100)                                                     # warm up
-    print(f"torch {torch.__version__}; best of 3, 1 thread")
+    print(f"torch {torch.__version__}; 1 thread")
     for size in (12, 16):
-        n = 10_000
-        s = best_of(lambda: make_shapes(n, image_size=size, shapes=SHAPES))
-        print(f"make_shapes({n:,}, image_size={size}, all {len(SHAPES)} shapes): {s:.2f} s, "
-              f"{n / s:,.0f} images/s")
-    s = best_of(lambda: load_dataset("digits", split="train"))
+        s = time_it(lambda: make_shapes(N, image_size=size, shapes=SHAPES), warmup=1)
+        print(f"make_shapes({N:,}, image_size={size}, all {len(SHAPES)} shapes): {s:.2f} s, "
+              f"{N / s:,.0f} images/s")
+    s = time_it(lambda: load_dataset("digits", split="train"))
     print(f"load_dataset('digits', split='train'): {s:.3f} s")
 
 

@@ -93,7 +93,7 @@ def markdown(result: dict) -> str:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("name", help="shipped checkpoint name, e.g. digits")
+    p.add_argument("name", help="shipped checkpoint name (e.g. digits) or a path to a .pt checkpoint")
     p.add_argument("--n", type=int, default=1000, help="samples per setting")
     p.add_argument("--quick", action="store_true", help="only DDIM-50 at guidance 2")
     p.add_argument("--guidance", type=float, nargs="+", default=GUIDANCE, metavar="S",
