@@ -9,6 +9,7 @@ over at least a second after a warm-up (`time_it` of throughput.py).
 import torch
 
 from dit_lib.data import SHAPES, load_dataset, make_shapes
+from dit_lib.machine import describe, load_average
 from throughput import time_it          # benchmarks/ is on sys.path when run as a script
 
 N = 10_000
@@ -16,7 +17,7 @@ N = 10_000
 
 def main():
     torch.set_num_threads(1)
-    print(f"torch {torch.__version__}; 1 thread")
+    print(f"{describe()}, {load_average()} at the start; 1 thread")
     for size in (12, 16):
         s = time_it(lambda: make_shapes(N, image_size=size, shapes=SHAPES), warmup=1)
         print(f"make_shapes({N:,}, image_size={size}, all {len(SHAPES)} shapes): {s:.2f} s, "

@@ -10,13 +10,14 @@ import time
 
 import torch
 
+from dit_lib.machine import describe, load_average
 from dit_lib.pretrained import list_pretrained, load_pretrained
 from dit_lib.sampling import sample
 
 
 def main():
     default = torch.get_num_threads()
-    print(f"torch {torch.__version__}; 16 images, guidance 2")
+    print(f"{describe()}, {load_average()} at the start; 16 images, guidance 2")
     print(f"{'checkpoint':<12}{'threads':>8}{'load s':>8}{'DDIM-50 s':>11}{'DDPM-250 s':>12}")
     for name in list_pretrained():
         for threads in sorted({1, default}):

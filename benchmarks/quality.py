@@ -28,6 +28,7 @@ import torch
 
 from dit_lib.data import load_dataset
 from dit_lib.evaluation import evaluate_samples, get_judge
+from dit_lib.machine import describe, load_average, processor
 from dit_lib.checkpoint import load_checkpoint, load_model
 from dit_lib.pretrained import checkpoint_path
 from dit_lib.sampling import sample
@@ -104,6 +105,8 @@ def main():
     if a.quick:
         settings = [("ddim", 50, 2.0)]
     result = evaluate(a.name, a.n, settings)
+    result["processor"], result["load_at_end"] = processor(), load_average()
+    print(f"{describe()}, {load_average()} at the end")
     print("\n" + markdown(result))
     if not a.quick:
         out = Path(a.out) if a.out else resolve(a.name).with_name(f"{resolve(a.name).stem}_quality.json")

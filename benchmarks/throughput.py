@@ -18,6 +18,7 @@ import time
 import torch
 
 from dit_lib.attention import Attention
+from dit_lib.machine import describe, load_average
 from dit_lib.models import DiT_models
 from dit_lib.sampling import guided_model
 
@@ -111,7 +112,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--min-time", type=float, default=3.0, help="seconds per variant (split over 3 interleaved rounds)")
     a = p.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"{describe()}, {torch.get_num_threads()} threads, {load_average()} at the start")
     for name, size, ch, batch in [("DiT-Tiny/2", 8, 1, 128), ("DiT-Tiny/2", 16, 3, 64), ("DiT-Tiny/2", 32, 3, 16)]:
         L = (size // 2) ** 2
         table(f"train step (fwd+bwd), {name}, {ch}x{size}x{size} (L={L}), batch {batch}",

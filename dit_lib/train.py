@@ -28,6 +28,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from .checkpoint import build_model, load_checkpoint, save_checkpoint
 from .diffusion import create_diffusion
+from .machine import processor
 from .models import DiT, DiT_models
 
 
@@ -131,7 +132,8 @@ class Trainer:
         torch.manual_seed(cfg.seed * 1000 + rank)                 # label dropout inside the model
         self.step = 0
         self.record = {"loss": [], "loss_steps": [], "gate_steps": [], "gates": [],
-                       "gate_timesteps": list(self.GATE_TIMESTEPS), "samples": {}, "wall_time": 0.0}
+                       "gate_timesteps": list(self.GATE_TIMESTEPS), "samples": {}, "wall_time": 0.0,
+                       "processor": processor()}        # bit-for-bit resumes/retrains need the same kind
         self.probe_y = torch.arange(num_classes)
         self._probe_gates()
 
