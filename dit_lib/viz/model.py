@@ -27,8 +27,9 @@ def shape_trace(model, batch_size: int = 2) -> list[dict]:
     `module` (the state-dict prefix of the weights involved), `symbols` (the shape in the book's
     letters), `shape` (a tuple of ints) and `key`, a short name for the stage ("x", "x_embedder",
     "pos_embed", "t", "t_embedder", "y", "y_embedder", "c", "blocks.0" ..., "final_layer",
-    "unpatchify", and with learn_sigma "eps" and "v"). The two sums (`+ pos_embed`, `c = t_emb + y_emb`)
-    have no module of their own; their shapes are the broadcast of the captured operands.
+    "unpatchify", and with learn_sigma "eps" and "v"; the "v" row is the variance output o, whose weight
+    is (o + 1) / 2). The two sums (`+ pos_embed`, `c = t_emb + y_emb`) have no module of their own; their
+    shapes are the broadcast of the captured operands.
     """
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
@@ -89,7 +90,7 @@ def shape_trace(model, batch_size: int = 2) -> list[dict]:
         rows += [
             dict(key="eps", step="ε: channels 0 .. C-1", module="out[:, :C]",
                  symbols="(B, C, H, W)", shape=(B, C, H, W)),
-            dict(key="v", step="v: channels C .. 2C-1", module="out[:, C:]",
+            dict(key="v", step="o: channels C .. 2C-1", module="out[:, C:]",
                  symbols="(B, C, H, W)", shape=(B, C, H, W)),
         ]
     return rows
