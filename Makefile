@@ -94,6 +94,7 @@ browser:
 	@$(CHROMIUM) --version
 
 test: book browser
+	$(BIN)/lint-imports --no-cache --no-logo   # the layers in pyproject.toml [tool.importlinter]
 	DIT_BROWSER_REQUIRED=1 CHROMIUM=$(CHROMIUM) $(PY) -m pytest --durations=0 --durations-min=0.5 $(PYTEST_ARGS)
 
 serve:

@@ -106,6 +106,18 @@ def test_ddim_eta_errors():
         d.ddim_reverse_sample(model, x, t, eta=0.5)
 
 
+def test_samplers_live_beside_the_diffusion_and_dit_lib_sampling_reexports_them():
+    """The step and loop samplers are in dit_lib.diffusion.samplers (GaussianDiffusion's methods call
+    them, an import downwards); dit_lib.sampling, one layer up, hands out the very same objects."""
+    from dit_lib.diffusion import samplers
+    assert set(samplers.__all__) <= set(sampling.__all__)
+    for name in samplers.__all__:
+        assert getattr(sampling, name) is getattr(samplers, name), name
+    d, model, x_T = create_diffusion("4", learn_sigma=False), GaussianDataEps(0.5), torch.randn(1, 1, 2, 2)
+    assert torch.equal(d.ddim_sample_loop(model, x_T.shape, noise=x_T, progress=False),
+                       samplers.ddim_sample_loop(d, model, x_T.shape, noise=x_T, progress=False))
+
+
 def test_sample_loop_shape_errors():
     d, model = create_diffusion("5", learn_sigma=False), GaussianDataEps(0.5)
     with pytest.raises(ValueError, match=r"noise has shape \(1, 1, 2, 2\) but shape is \(2, 1, 2, 2\)"):

@@ -1,12 +1,14 @@
-"""Gaussian diffusion for DiT: schedules, forward process, posterior, losses and respacing.
+"""Gaussian diffusion for DiT: schedules, forward process, posterior, losses, respacing and samplers.
 
     from dit_lib.diffusion import create_diffusion
     diffusion = create_diffusion(timestep_respacing="")      # training: all 1000 steps
     diffusion = create_diffusion("250")                      # sampling: 250 evenly spaced steps
 
 The same entry point, keywords and method names as the official `diffusion/__init__.py`
-(and SiT / fast-DiT), so code written for those runs unchanged. Samplers and
-classifier-free guidance are in `dit_lib.sampling`.
+(and SiT / fast-DiT), so code written for those runs unchanged. The step and loop samplers are
+in `samplers.py` (`GaussianDiffusion.p_sample_loop` and friends call them); classifier-free
+guidance and the one-call `sample()` are one layer up, in `dit_lib.sampling`, which imports this
+package and never the reverse. Inside: respace > gaussian_diffusion > samplers | losses > schedules.
 """
 from __future__ import annotations
 

@@ -7,8 +7,9 @@ with the same method and table names, in a third of the lines. Equation numbers:
 The diffusion knows nothing about the network: a "model" is any callable
 `model(x, t, **model_kwargs) -> (B, C or 2C, H, W)`. It is always called with the
 original timestep `timestep_map[t]`, so a respaced diffusion (fewer steps) drives a
-model trained on all 1000 steps. Samplers live in `dit_lib.sampling`; the `p_sample*`
-and `ddim_*` methods here only forward to them, so the official call style works.
+model trained on all 1000 steps. The step and loop samplers live beside this file, in
+`samplers.py`; the `p_sample*` and `ddim_*` methods here only forward to them (an import
+downwards), so the official call style works. Guidance is one layer up, in `dit_lib.sampling`.
 
 Where ours differs from the official code (on purpose):
 * `clip_denoised` defaults to False (DiT works on latents that are not in [-1, 1]; the
@@ -24,6 +25,7 @@ import math
 
 import torch
 
+from . import samplers
 from .losses import discretized_gaussian_log_likelihood, mean_flat, normal_kl
 from .schedules import check_timesteps, diffusion_tables, extract
 
@@ -235,29 +237,24 @@ class GaussianDiffusion:
         terms["loss"] = terms["mse"] + terms["vb"] if "vb" in terms else terms["mse"]
         return terms
 
-    # ------------------------------------------------------------------ samplers (in dit_lib.sampling)
+    # ------------------------------------------------------------------ samplers (in samplers.py)
 
     def p_sample(self, model, x, t, *args, **kwargs):
-        """One ancestral step x_t -> x_{t-1}; see `dit_lib.sampling.p_sample`."""
-        from .. import sampling
-        return sampling.p_sample(self, model, x, t, *args, **kwargs)
+        """One ancestral step x_t -> x_{t-1}; see `samplers.p_sample`."""
+        return samplers.p_sample(self, model, x, t, *args, **kwargs)
 
     def p_sample_loop(self, model, shape, *args, **kwargs):
-        """Ancestral sampling from x_T to x_0; see `dit_lib.sampling.p_sample_loop`."""
-        from .. import sampling
-        return sampling.p_sample_loop(self, model, shape, *args, **kwargs)
+        """Ancestral sampling from x_T to x_0; see `samplers.p_sample_loop`."""
+        return samplers.p_sample_loop(self, model, shape, *args, **kwargs)
 
     def ddim_sample(self, model, x, t, *args, **kwargs):
-        """One DDIM step x_t -> x_{t-1}; see `dit_lib.sampling.ddim_sample`."""
-        from .. import sampling
-        return sampling.ddim_sample(self, model, x, t, *args, **kwargs)
+        """One DDIM step x_t -> x_{t-1}; see `samplers.ddim_sample`."""
+        return samplers.ddim_sample(self, model, x, t, *args, **kwargs)
 
     def ddim_reverse_sample(self, model, x, t, *args, **kwargs):
-        """One deterministic DDIM step x_t -> x_{t+1}; see `dit_lib.sampling.ddim_reverse_sample`."""
-        from .. import sampling
-        return sampling.ddim_reverse_sample(self, model, x, t, *args, **kwargs)
+        """One deterministic DDIM step x_t -> x_{t+1}; see `samplers.ddim_reverse_sample`."""
+        return samplers.ddim_reverse_sample(self, model, x, t, *args, **kwargs)
 
     def ddim_sample_loop(self, model, shape, *args, **kwargs):
-        """DDIM sampling from x_T to x_0; see `dit_lib.sampling.ddim_sample_loop`."""
-        from .. import sampling
-        return sampling.ddim_sample_loop(self, model, shape, *args, **kwargs)
+        """DDIM sampling from x_T to x_0; see `samplers.ddim_sample_loop`."""
+        return samplers.ddim_sample_loop(self, model, shape, *args, **kwargs)
