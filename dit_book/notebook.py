@@ -1,4 +1,4 @@
-"""Helpers for the book's notebooks (outside the core: nothing in dit_lib's model or diffusion imports this).
+"""Helpers for the book's notebooks (in dit_book, above the library: nothing in dit_lib imports this).
 
 * `glue(name, value, display=False)`: put a computed number into the prose. On the site it is
   MyST-NB's glue (`{glue:}` roles in markdown cells); in Colab or plain Jupyter, where MyST-NB

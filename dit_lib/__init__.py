@@ -4,19 +4,20 @@ Layers, top to bottom. A module imports only from the layers below its own, and 
 side (`|`) do not import each other. `lint-imports` (run by `make test`) checks exactly this, lazy
 imports inside functions included, against the contracts in pyproject.toml's [tool.importlinter]:
 
-    the book            widgets
-                        viz | notebook
     checkpoints         pretrained
     training            train | evaluation
                         data
+                        batches
     uses of diffusion   sampling | attention_maps | conditioning | variance
     diffusion           diffusion   (inside: respace > gaussian_diffusion > samplers | losses > schedules)
-    model core          checkpoint | flops
+    model core          anatomy | checkpoint | flops
                         models
                         blocks
-                        attention | embeddings | patchify
+                        attention | distances | embeddings | patchify
                         _checks | machine | paper
 
+What only the book's chapters need (figures, widgets, notebook helpers) lives above, in the
+package `dit_book` of the same distribution; nothing here imports it.
 Besides: the diffusion imports nothing of the architecture (a "model" is any callable), and no two
 sibling modules, at any depth, import each other in a circle.
 """

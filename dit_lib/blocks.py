@@ -22,15 +22,21 @@ def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch
     return x * (1 + scale.unsqueeze(1)) + shift.unsqueeze(1)
 
 
+def modulated_branches(hidden_size: int, num_heads: int, mlp_ratio: float = 4.0) -> tuple[nn.Module, ...]:
+    """norm1, attn, norm2, mlp of a block conditioned through its norms: the LayerNorms have no
+    affine parameters of their own (c supplies shift and scale)."""
+    return (nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6),
+            Attention(hidden_size, num_heads=num_heads, qkv_bias=True),
+            nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6),
+            Mlp(hidden_size, int(hidden_size * mlp_ratio)))
+
+
 class DiTBlock(nn.Module):
     """A transformer block whose LayerNorms are modulated by c, and whose residual branches are gated."""
 
     def __init__(self, hidden_size: int, num_heads: int, mlp_ratio: float = 4.0):
         super().__init__()
-        self.norm1 = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
-        self.attn = Attention(hidden_size, num_heads=num_heads, qkv_bias=True)
-        self.norm2 = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
-        self.mlp = Mlp(hidden_size, int(hidden_size * mlp_ratio))
+        self.norm1, self.attn, self.norm2, self.mlp = modulated_branches(hidden_size, num_heads, mlp_ratio)
         self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(hidden_size, 6 * hidden_size, bias=True))
 
     def modulation(self, c: torch.Tensor) -> tuple[torch.Tensor, ...]:

@@ -31,7 +31,7 @@ from torch import nn
 
 from ._checks import check_tensor
 from .attention import Attention, Mlp
-from .blocks import DiTBlock, FinalLayer, modulate
+from .blocks import DiTBlock, FinalLayer, modulate, modulated_branches
 from .models import DiT
 from .patchify import unpatchify
 
@@ -111,10 +111,7 @@ class AdaLNBlock(nn.Module):
 
     def __init__(self, hidden_size: int, num_heads: int, mlp_ratio: float = 4.0):
         super().__init__()
-        self.norm1 = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
-        self.attn = Attention(hidden_size, num_heads=num_heads, qkv_bias=True)
-        self.norm2 = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
-        self.mlp = Mlp(hidden_size, int(hidden_size * mlp_ratio))
+        self.norm1, self.attn, self.norm2, self.mlp = modulated_branches(hidden_size, num_heads, mlp_ratio)
         self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(hidden_size, 4 * hidden_size, bias=True))
 
     def modulation(self, c: torch.Tensor) -> tuple[torch.Tensor, ...]:

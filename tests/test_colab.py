@@ -3,7 +3,8 @@ checkout, with ``dit_lib`` installed from a wheel (not the editable install of t
 
 The environment (built once per test session, about 5 s):
 
-* a wheel of ``dit_lib``, built from a copy of the package files (so no ``build/`` or
+* a wheel of the ``dit_lib`` distribution (both its packages, ``dit_lib`` and ``dit_book``),
+  built from a copy of the package files (so no ``build/`` or
   ``*.egg-info`` appears in the checkout), installed into a new, empty virtual environment;
 * the rest (torch, numpy, plotly, ipywidgets, ipykernel, ...) is borrowed from the test
   environment: a ``.pth`` file in the new environment names the test environment's
@@ -13,7 +14,7 @@ The environment (built once per test session, about 5 s):
   ``dit_lib`` is the only one the kernel can import. This is what Colab is like (its own torch and
   plotly, dit_lib from a package) at the cost of a file copy, instead of a second 1 GB
   installation of torch and the notebook stack (half a minute or more on every fresh machine).
-  The kernel checks it: ``dit_lib.__file__`` is not in the checkout, ``sys.path`` does not hold
+  The kernel checks it: ``dit_lib.__file__`` (and ``dit_book.__file__``) is not in the checkout, ``sys.path`` does not hold
   the checkout, and its working folder starts empty.
 
 Each notebook then runs with nbclient (600 s per cell, as in the site build). These tests are
@@ -67,7 +68,7 @@ def code_cells(path: Path) -> list[tuple[int, str]]:
 FORBIDDEN = {
     r"\bos\.chdir\(": "os.chdir: a notebook runs from whatever folder Colab gives it",
     r"\bsys\.path\.(?:insert|append|extend)\(": "sys.path edits: import the installed dit_lib",
-    r"""["'](?:\.\./|\./)?(?:dit_lib|book|notebooks|tests|tools|benchmarks)/""": "a path into the repository: Colab has no checkout",
+    r"""["'](?:\.\./|\./)?(?:dit_lib|dit_book|book|notebooks|tests|tools|benchmarks)/""": "a path into the repository: Colab has no checkout",
     r"""["']\.\./""": "a relative path out of the notebook's folder: Colab has no checkout",
     r"\bFigureWidget\b": "plotly FigureWidget does not render on the site nor in a fresh Colab: use fig.show()",
     r"\banywidget\b|\bipympl\b|%matplotlib\s+widget": "only core ipywidgets (with Output) render on the site",
@@ -120,7 +121,8 @@ def colab_env(tmp_path_factory) -> dict:
     assert not base.resolve().is_relative_to(ROOT), f"{base} must be outside the checkout"
     # 1. a wheel, from a copy of what the package is built from
     src = base / "src"
-    shutil.copytree(ROOT / "dit_lib", src / "dit_lib", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for package in ("dit_lib", "dit_book"):    # the one distribution carries both
+        shutil.copytree(ROOT / package, src / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, src / name)
     wheels = base / "wheels"
@@ -182,7 +184,7 @@ def execute(nb, env: dict, cwd: Path):
 
 def guard_cells() -> tuple:
     """Cells the test adds: the folder is empty and outside the checkout at the start; after the
-    set-up cell, dit_lib is the wheel's."""
+    set-up cell, dit_lib and dit_book are the wheel's."""
     root = repr(str(ROOT))
     first = nbformat.v4.new_code_cell(
         "import os as _os, sys as _sys, pathlib as _pl\n"
@@ -192,9 +194,10 @@ def guard_cells() -> tuple:
         "assert not any(p and _pl.Path(p).resolve() == _root for p in _sys.path), f'the checkout is on sys.path'\n"
     )
     after_setup = nbformat.v4.new_code_cell(
-        "import dit_lib as _dl, pathlib as _pl\n"
+        "import dit_lib as _dl, dit_book as _db, pathlib as _pl\n"
         f"_root = _pl.Path({root})\n"
         "assert not _pl.Path(_dl.__file__).resolve().is_relative_to(_root), f'dit_lib comes from the checkout: {_dl.__file__}'\n"
+        "assert not _pl.Path(_db.__file__).resolve().is_relative_to(_root), f'dit_book comes from the checkout: {_db.__file__}'\n"
         "print('dit_lib from', _dl.__file__)\n"
     )
     return first, after_setup

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from dit_lib.data import (DATASETS, SHAPES, check_labels, iterate_minibatches, load_dataset, load_mnist, make_grid,
-                          make_shapes, read_idx, shape_sdf, stratified_split, to_image)
+from dit_lib.batches import check_labels, iterate_minibatches
+from dit_lib.data import (DATASETS, SHAPES, load_dataset, load_mnist, make_grid, make_shapes, read_idx, shape_sdf,
+                          stratified_split, to_image)
 
 
 # ---------------------------------------------------------------- digits

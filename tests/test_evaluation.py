@@ -6,8 +6,9 @@ import torch
 
 import dit_lib.evaluation as evaluation
 from dit_lib.data import load_dataset
-from dit_lib.evaluation import (class_matched_real_sets, evaluate_samples, frechet_distance, frechet_distance_gaussians, gaussian_stats,
-                                get_judge, load_judge, real_baseline_fd, train_judge)
+from dit_lib.distances import frechet_distance, frechet_distance_gaussians, gaussian_stats
+from dit_lib.evaluation import (class_matched_real_sets, evaluate_samples, get_judge, load_judge, real_baseline_fd,
+                                train_judge)
 
 
 @pytest.fixture(scope="module")

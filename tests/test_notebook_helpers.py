@@ -1,6 +1,6 @@
 import sys
 
-from dit_lib import notebook
+from dit_book import notebook
 from dit_lib.models import DiT
 
 

@@ -17,7 +17,8 @@ pytest.importorskip("plotly")
 from dit_lib.attention_maps import attention_entropy, attention_over_time
 from dit_lib.data import load_dataset
 from dit_lib.models import DiT_models
-from dit_lib.viz import attention as va
+from dit_book.viz import attention as va
+from dit_book.viz import query_maps as vq
 
 from conftest import nudged_micro_dit
 
@@ -77,7 +78,7 @@ def test_matrices_figure_slider_writes_every_map(one):
 def test_query_figure_controls_change_different_properties(one):
     x0, xs, maps = one
     depth, h, L = maps.shape[1], maps.shape[2], maps.shape[3]
-    fig = va.query_maps_figure(x0, xs, maps, T_SHOW, (4, 4), 2, active_query=5)
+    fig = vq.query_maps_figure(x0, xs, maps, T_SHOW, (4, 4), 2, active_query=5)
     title_of(fig)
     t_slider, q_slider = fig.layout.sliders
     assert len(t_slider.steps) == len(T_SHOW) and len(q_slider.steps) == L
@@ -95,9 +96,9 @@ def test_query_figure_controls_change_different_properties(one):
     frames = q_slider.steps[9].args[1]["shapes"]
     assert len(frames) == 2 + depth * h and frames[-1]["x0"] == 1 - 0.5 and frames[-1]["y0"] == 2 - 0.5
     with pytest.raises(ValueError, match="queries"):
-        va.query_maps_figure(x0, xs, maps, T_SHOW, (4, 4), 2, queries=[16])
+        vq.query_maps_figure(x0, xs, maps, T_SHOW, (4, 4), 2, queries=[16])
     with pytest.raises(ValueError, match="grid"):
-        va.query_maps_figure(x0, xs, maps, T_SHOW, (2, 8), 2)
+        vq.query_maps_figure(x0, xs, maps, T_SHOW, (2, 8), 2)
 
 
 def test_layer_curves_figure_dropdown(one):
@@ -120,15 +121,15 @@ def test_layer_curves_figure_dropdown(one):
 
 def test_attention_mpl(one):
     x0, xs, maps = one
-    fig = va.attention_mpl(x0, xs[1], maps[1, 0, 0], 5, (4, 4), 2, title="t")
+    fig = vq.attention_mpl(x0, xs[1], maps[1, 0, 0], 5, (4, 4), 2, title="t")
     assert len(fig.axes) == 5                                   # four panels and a colour bar
     with pytest.raises(ValueError, match="0..15"):
-        va.attention_mpl(x0, xs[1], maps[1, 0, 0], 16, (4, 4), 2)
+        vq.attention_mpl(x0, xs[1], maps[1, 0, 0], 16, (4, 4), 2)
 
 
 def test_widget_builds_and_reacts(model, digits):
     pytest.importorskip("ipywidgets")
-    from dit_lib.widgets.attention import attention_explorer
+    from dit_book.widgets.attention import attention_explorer
 
     torch.manual_seed(0)
     other = DiT_models["DiT-Micro/2"](input_size=8, in_channels=1, num_classes=10).eval()

@@ -11,7 +11,8 @@ import torch
 
 pytest.importorskip("plotly")
 
-from dit_lib.viz import conditioning as vc
+from dit_book.viz import ablation as vab
+from dit_book.viz import conditioning as vc
 
 from conftest import nudged_small_dit, title_of
 
@@ -74,35 +75,35 @@ def test_gate_curves_figure(gates):
 
 
 def test_smooth_is_a_bias_corrected_ema():
-    np.testing.assert_allclose(vc.smooth([2.0] * 5, 0.9), [2.0] * 5)
-    np.testing.assert_allclose(vc.smooth([1.0, 3.0], 0.0), [1.0, 3.0])
-    np.testing.assert_allclose(vc.smooth([1.0, 3.0], 0.5), [1.0, (0.25 * 1 + 0.5 * 3) / 0.75])
+    np.testing.assert_allclose(vab.smooth([2.0] * 5, 0.9), [2.0] * 5)
+    np.testing.assert_allclose(vab.smooth([1.0, 3.0], 0.0), [1.0, 3.0])
+    np.testing.assert_allclose(vab.smooth([1.0, 3.0], 0.5), [1.0, (0.25 * 1 + 0.5 * 3) / 0.75])
     with pytest.raises(ValueError):
-        vc.smooth([1.0], 1.0)
+        vab.smooth([1.0], 1.0)
 
 
 def test_ablation_figures_and_summary():
     runs = fake_runs()
-    fig = vc.ablation_curves_figure(runs, decay=0.9)
+    fig = vab.ablation_curves_figure(runs, decay=0.9)
     title_of(fig)
     thick = [d for d in fig.data if d.line.width == 3]
     assert len(thick) == 2 and "mean of 2 seeds" in thick[0].name
-    mean = np.mean([vc.smooth(r["mse"], 0.9) for r in runs[:2]], axis=0)
+    mean = np.mean([vab.smooth(r["mse"], 0.9) for r in runs[:2]], axis=0)
     np.testing.assert_allclose(thick[0].y, mean, atol=1e-4)
     assert len(fig.layout.updatemenus[0].buttons) == 2
 
-    q = vc.ablation_quality_figure(runs, fd_floor=0.5)
+    q = vab.ablation_quality_figure(runs, fd_floor=0.5)
     buttons = q.layout.updatemenus[0].buttons
-    assert len(buttons) == len(vc.QUALITY)
+    assert len(buttons) == len(vab.QUALITY)
     shown = [d for d, on in zip(q.data, buttons[0].args[0]["visible"]) if on]
     assert all(list(d.x) == [10, 20, 30, 40] for d in shown)
     assert "0.50" in buttons[1].args[1]["title.text"]              # the FD floor is named
 
-    s = vc.ablation_summary(runs, last=5)
+    s = vab.ablation_summary(runs, last=5)
     assert s["in_context"]["fd"]["mean"] == 2.0 and s["adaln_zero"]["seeds"] == [0, 1]
     np.testing.assert_allclose(s["adaln_zero"]["final_mse"]["seeds"][0], np.mean(runs[0]["mse"][-5:]))
     with pytest.raises(ValueError):
-        vc.ablation_curves_figure([])
+        vab.ablation_curves_figure([])
 
 
 def test_gradient_flow_figure():
@@ -138,17 +139,6 @@ def test_knockout_figure():
 # ----------------------------------------------------------------------------- samples
 
 
-def test_sample_grid_places_every_image():
-    rows = [torch.full((3, 1, 4, 4), -1.0), torch.full((3, 1, 4, 4), 1.0)]
-    rows[0][1] = 1.0
-    pic = vc.sample_grid(rows, scale=2, gap=1)
-    assert pic.shape == (2 * (8 + 1) + 1, 3 * (8 + 1) + 1, 3)
-    assert (pic[1:9, 1:9] == 0).all() and (pic[1:9, 10:18] == 255).all() and (pic[10:18, 1:9] == 255).all()
-    assert (pic[0] == 228).all()
-    with pytest.raises(ValueError, match="every row"):
-        vc.sample_grid([torch.zeros(3, 1, 4, 4), torch.zeros(2, 1, 4, 4)])
-
-
 def test_gate_scale_samples_figure_and_mpl():
     samples = {f: [torch.rand(4, 1, 8, 8) * 2 - 1 for _ in range(2)] for f in (0.0, 1.0)}
     fig = vc.gate_scale_samples_figure([0.0, 1.0], ["block 1", "all"], samples)
@@ -164,7 +154,7 @@ def test_gate_scale_samples_figure_and_mpl():
 
 
 def test_gate_explorer_widget():
-    from dit_lib.widgets.conditioning import gate_explorer, gate_factors
+    from dit_book.widgets.conditioning import gate_explorer, gate_factors
 
     model = nudged_small_dit()
     images, labels = torch.rand(6, 1, 8, 8) * 2 - 1, torch.arange(6) % 3

@@ -15,7 +15,8 @@ pytest.importorskip("plotly")
 
 from dit_lib.data import load_dataset
 from dit_lib.diffusion import create_diffusion, diffusion_tables, get_named_beta_schedule
-from dit_lib.viz import forward as vf
+from dit_book.viz import forward as vf
+from dit_book.viz import remains as vr
 
 from conftest import title_of
 
@@ -112,18 +113,18 @@ def test_chain_histogram_figure_matches_the_closed_form():
 def test_image_grid_enlarges_and_places_every_image():
     digits = load_dataset("digits", n=3).images                               # (3, 1, 8, 8)
     shapes = load_dataset("shapes", split="test", n=3).images                 # (3, 3, 16, 16)
-    grid = vf.image_grid([digits, shapes], cell=32, gap=2)
+    grid = vr.image_grid([digits, shapes], cell=32, gap=2)
     assert grid.shape == (2 * 34 + 2, 3 * 34 + 2, 3) and grid.dtype == np.uint8
-    from dit_lib.viz.tokens import to_rgb_uint8
+    from dit_book.plotting import to_rgb_uint8
     d1 = grid[2:34, 2 + 34:2 + 34 + 32]                                       # row 0, image 1, enlarged 4x
     np.testing.assert_array_equal(d1[::4, ::4], to_rgb_uint8(digits[1]))
     s2 = grid[2 + 34:2 + 34 + 32, 2 + 68:2 + 68 + 32]                         # row 1, image 2, enlarged 2x
     np.testing.assert_array_equal(s2[::2, ::2], to_rgb_uint8(shapes[2]))
     assert (grid[0] == vf.GAP).all()
     with pytest.raises(ValueError, match="multiple"):
-        vf.image_grid([digits], cell=12)
+        vr.image_grid([digits], cell=12)
     with pytest.raises(ValueError, match="C = 1 or 3"):
-        vf.image_grid([torch.zeros(2, 2, 8, 8)])
+        vr.image_grid([torch.zeros(2, 2, 8, 8)])
 
 
 def test_forward_grid_figure(diffusions):
@@ -132,7 +133,7 @@ def test_forward_grid_figure(diffusions):
     steps = [0, 10, 500, 1000]
     frames = {name: [torch.stack([x if t == 0 else d.q_sample(x, torch.full((4,), t - 1), noise=eps)
                                   for t in steps])] for name, d in diffusions.items()}
-    fig = vf.forward_grid_figure(steps, frames, row_names=["digits"], active=1,
+    fig = vr.forward_grid_figure(steps, frames, row_names=["digits"], active=1,
                                  info={"linear": ["a", "b", "c", "d"]})
     assert "t = 10; linear: b" in title_of(fig)
     assert list(fig.layout.yaxis.ticktext) == ["digits, linear", "digits, cosine"]
@@ -142,9 +143,9 @@ def test_forward_grid_figure(diffusions):
     assert all(src.startswith("data:image/png;base64,") for src in sources)
     assert len(set(sources)) == 4 and fig.data[0].source == sources[1]        # every step its own picture
     with pytest.raises(ValueError, match="rows but row_names"):
-        vf.forward_grid_figure(steps, frames, row_names=["a", "b"])
+        vr.forward_grid_figure(steps, frames, row_names=["a", "b"])
     with pytest.raises(ValueError, match="n_t = 3"):
-        vf.forward_grid_figure(steps[:3], frames, row_names=["digits"])
+        vr.forward_grid_figure(steps[:3], frames, row_names=["digits"])
 
 
 def test_remains_figure_switches_to_log_snr():
@@ -152,7 +153,7 @@ def test_remains_figure_switches_to_log_snr():
     acc = {"linear": [1.0, 0.3, 0.1], "cosine": [1.0, 0.6, 0.1]}
     corr = {"linear": [1.0, 0.2, 0.0], "cosine": [1.0, 0.7, 0.0]}
     snr = {"linear": [math.inf, -2.5, -10.1], "cosine": [math.inf, 0.0, -19.8]}
-    fig = vf.remains_figure(steps, acc, corr, predicted=corr, log_snr=snr, chance=0.1)
+    fig = vr.remains_figure(steps, acc, corr, predicted=corr, log_snr=snr, chance=0.1)
     title_of(fig)
     assert len(fig.data) == 2 + 2 * 2
     np.testing.assert_allclose(fig.data[1].y, acc["cosine"])
@@ -161,9 +162,9 @@ def test_remains_figure_switches_to_log_snr():
     assert to_snr.args[0]["x"][4] == [None, 0.0, -19.8]                       # cosine, measured correlation
     assert to_snr.args[1]["xaxis.autorange"] == "reversed" and to_t.args[0]["x"][0] == [0.0, 500.0, 1000.0]
     with pytest.raises(ValueError, match="3 timesteps"):
-        vf.remains_figure(steps, {"linear": [1.0]}, corr)
+        vr.remains_figure(steps, {"linear": [1.0]}, corr)
     with pytest.raises(ValueError, match="lacks"):
-        vf.remains_figure(steps, acc, corr, log_snr={"linear": snr["linear"]})
+        vr.remains_figure(steps, acc, corr, log_snr={"linear": snr["linear"]})
 
 
 def test_every_t_axis_and_slider_says_paper_step(tables):
@@ -172,12 +173,12 @@ def test_every_t_axis_and_slider_says_paper_step(tables):
     for fig in (vf.schedule_figure(tables), vf.log_snr_figure(tables)):
         titles = [fig.layout[k].title.text for k in fig.layout if k.startswith("xaxis")]
         assert titles and all(t == vf.T_AXIS and "paper step" in t for t in titles)
-    fig = vf.remains_figure([0, 1000], {"linear": [1.0, 0.1]}, {"linear": [1.0, 0.0]},
+    fig = vr.remains_figure([0, 1000], {"linear": [1.0, 0.1]}, {"linear": [1.0, 0.0]},
                             log_snr={"linear": [math.inf, -10.0]})
     assert fig.layout.xaxis.title.text == fig.layout.xaxis2.title.text == vf.T_AXIS_0
     assert fig.layout.updatemenus[0].buttons[0].args[1]["xaxis.title.text"] == vf.T_AXIS_0
     x = torch.zeros(2, 1, 8, 8)
-    grid = vf.forward_grid_figure([0, 1], {"linear": [torch.stack([x, x + 1])]}, row_names=["digits"])
+    grid = vr.forward_grid_figure([0, 1], {"linear": [torch.stack([x, x + 1])]}, row_names=["digits"])
     hist = vf.chain_histogram_figure([1, 2], {"g": dict(samples=torch.zeros(2, 10), mean=torch.zeros(2),
                                                         std=torch.ones(2))})
     for fig in (grid, hist):
@@ -188,18 +189,18 @@ def test_forward_mpl():
     from matplotlib.figure import Figure
 
     x = load_dataset("shapes", n=1).images[0]
-    fig = vf.forward_mpl(x, torch.randn_like(x), {"linear": x, "cosine": -x}, captions={"linear": "√ᾱ = 0.5"})
+    fig = vr.forward_mpl(x, torch.randn_like(x), {"linear": x, "cosine": -x}, captions={"linear": "√ᾱ = 0.5"})
     assert isinstance(fig, Figure) and len(fig.axes) == 4
     assert fig.axes[1].get_title() == "x_t, linear" and fig.axes[1].get_xlabel() == "√ᾱ = 0.5"
     with pytest.raises(ValueError, match="empty"):
-        vf.forward_mpl(x, x, {})
+        vr.forward_mpl(x, x, {})
 
 
 # ----------------------------------------------------------------------------- the widget
 
 
 def test_step_numbers_and_noisy(diffusions):
-    from dit_lib.widgets.forward import noisy, step_numbers
+    from dit_book.widgets.forward import noisy, step_numbers
 
     d = diffusions["linear"]
     assert step_numbers(d, 0)["snr"] == math.inf and step_numbers(d, 0)["signal"] == 1.0
@@ -217,7 +218,7 @@ def test_step_numbers_and_noisy(diffusions):
 
 
 def test_forward_explorer_widget(diffusions):
-    from dit_lib.widgets.forward import forward_explorer
+    from dit_book.widgets.forward import forward_explorer
 
     data = {"digits": load_dataset("digits", split="test", n=5), "shapes": load_dataset("shapes", split="test", n=3)}
 

@@ -12,9 +12,9 @@ import torch
 pytest.importorskip("plotly")
 
 from conftest import nudged_micro_dit
-from dit_lib.evaluation import within_class_distance, within_class_variance
-from dit_lib.viz import guidance as vg
-from dit_lib.viz.tokens import to_rgb_uint8
+from dit_lib.distances import within_class_distance, within_class_variance
+from dit_book.viz import guidance as vg
+from dit_book.plotting import to_rgb_uint8
 
 from conftest import title_of
 
@@ -160,7 +160,7 @@ def tiny_model():
 
 
 def test_class_samples_share_the_noise(tiny_model):
-    from dit_lib.widgets.guidance import class_samples, describe
+    from dit_book.widgets.guidance import class_samples, describe
 
     a = class_samples(tiny_model, 3, 1.0, n=4, num_steps=2, seed=0)
     b = class_samples(tiny_model, 3, 1.0, n=4, num_steps=2, seed=0)
@@ -173,7 +173,7 @@ def test_class_samples_share_the_noise(tiny_model):
 
 def test_guidance_explorer_reacts(tiny_model):
     pytest.importorskip("ipywidgets")
-    from dit_lib.widgets.guidance import guidance_explorer
+    from dit_book.widgets.guidance import guidance_explorer
 
     box = guidance_explorer(tiny_model, [str(k) for k in range(10)], label=2, cfg_scale=2.0, n=3, num_steps=2)
     controls, picture, readout = box.children

@@ -1,19 +1,19 @@
 """Figures and the widget of chapter 5 (viz.model, widgets.model): the assembled DiT.
 
-The arrays behind each figure are checked against the library (the shape trace against a real
-forward pass, the breakdowns against `count_params` / `count_macs`); each figure has a title and
-one control step per precomputed value; the widget constructs, reacts, and reports bad input.
+The arrays behind each figure are checked against the library (the breakdowns against
+`count_params` / `count_macs`; the shape trace itself is tested in test_anatomy.py); each figure
+has a title and one control step per precomputed value; the widget constructs, reacts, and
+reports bad input.
 """
-import math
-
 import pytest
 import torch
 
 pytest.importorskip("plotly")
 
+from dit_lib.anatomy import collapse_blocks, param_breakdown, shape_trace
 from dit_lib.flops import build_on_meta, count_macs, count_params
-from dit_lib.models import DiT, DiT_models, OFFICIAL_MODELS
-from dit_lib.viz import model as vm
+from dit_lib.models import DiT
+from dit_book.viz import model as vm
 
 
 def small(**kw):
@@ -23,70 +23,16 @@ def small(**kw):
     return DiT(**cfg).eval()
 
 
-# ----------------------------------------------------------------------------- shape trace
+# ----------------------------------------------------------------------------- shape tables
 
 
-def test_shape_trace_follows_a_real_forward_pass():
-    model = small()
-    rows = vm.shape_trace(model, batch_size=3)
-    keys = [r["key"] for r in rows]
-    assert keys == ["x", "x_embedder", "pos_embed", "t", "t_embedder", "y", "y_embedder", "c",
-                    "blocks.0", "blocks.1", "blocks.2", "final_layer", "unpatchify", "eps", "v"]
-    shape = {r["key"]: r["shape"] for r in rows}
-    B, C, H, W, p, D = 3, 3, 8, 8, 2, 32
-    L = (H // p) * (W // p)
-    assert shape["x"] == (B, C, H, W)
-    assert shape["x_embedder"] == shape["pos_embed"] == shape["blocks.2"] == (B, L, D)
-    assert shape["t"] == shape["y"] == (B,)
-    assert shape["t_embedder"] == shape["y_embedder"] == shape["c"] == (B, D)
-    assert shape["final_layer"] == (B, L, p * p * 2 * C)
-    out = model(torch.zeros(B, C, H, W), torch.zeros(B, dtype=torch.long), torch.zeros(B, dtype=torch.long))
-    assert shape["unpatchify"] == tuple(out.shape) == (B, 2 * C, H, W)
-    assert shape["eps"] == shape["v"] == (B, C, H, W)
-    assert all(set(r) == {"key", "step", "module", "symbols", "shape"} for r in rows)
-    # the hooks are removed afterwards
-    assert not any(m._forward_hooks for m in model.modules())
-
-
-def test_shape_trace_on_meta_nonsquare_and_without_learned_sigma():
-    xl = build_on_meta("DiT-XL/2")
-    shape = {r["key"]: r["shape"] for r in vm.shape_trace(xl, batch_size=2)}
-    assert shape["x_embedder"] == (2, 256, 1152) and shape["unpatchify"] == (2, 8, 32, 32)
-    wide = vm.shape_trace(small(input_size=(8, 12), learn_sigma=False), batch_size=1)
-    keys = [r["key"] for r in wide]
-    assert "eps" not in keys and "v" not in keys
-    shape = {r["key"]: r["shape"] for r in wide}
-    assert shape["x_embedder"] == (1, 4 * 6, 32) and shape["unpatchify"] == (1, 3, 8, 12)
-    assert shape["final_layer"] == (1, 24, 2 * 2 * 3)
-    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
-        vm.shape_trace(xl, batch_size=0)
-
-
-def test_collapse_blocks_and_numbers_per_image():
-    rows = vm.shape_trace(small(), batch_size=2)
-    short = vm.collapse_blocks(rows)
-    assert len(short) == len(rows) - 2
-    merged = [r for r in short if r["key"] == "blocks"]
-    assert len(merged) == 1 and merged[0]["module"] == "blocks.0 … blocks.2"
-    assert [r["key"] for r in short if r["key"] != "blocks"] == [r["key"] for r in rows
-                                                                 if not r["key"].startswith("blocks.")]
-    assert vm.numbers_per_image((2, 4, 32, 32)) == 4096
-    assert vm.numbers_per_image((2,)) == 1
-
-
-def test_html_table_escapes_and_checks_its_rows():
-    out = vm.html_table(["a", "b"], [("<x>", 1)], caption="c & d")
-    assert "&lt;x&gt;" in out and "<caption>c &amp; d</caption>" in out and out.count("<tr>") == 2
-    with pytest.raises(ValueError, match="a row has 1 cells but the header has 2"):
-        vm.html_table(["a", "b"], [("only",)])
-    with pytest.raises(ValueError, match="align has 1 entries for 2 columns"):
-        vm.html_table(["a", "b"], [], align=["left"])
-    html = vm.shape_table_html(vm.collapse_blocks(vm.shape_trace(small())))
+def test_shape_table_html():
+    html = vm.shape_table_html(collapse_blocks(shape_trace(small())))
     assert "x_embedder.proj" in html and "(2, 16, 32)" in html
 
 
 def test_shape_table_figure_has_one_table_per_model_and_a_dropdown():
-    traces = {n: vm.collapse_blocks(vm.shape_trace(build_on_meta(n), batch_size=1))
+    traces = {n: collapse_blocks(shape_trace(build_on_meta(n), batch_size=1))
               for n in ("DiT-S/8", "DiT-XL/2")}
     fig = vm.shape_table_figure(traces, active="DiT-XL/2", title="T")
     assert len(fig.data) == 2 and [d.visible for d in fig.data] == [False, True]
@@ -106,24 +52,8 @@ def test_shape_table_figure_has_one_table_per_model_and_a_dropdown():
 # ----------------------------------------------------------------------------- parameters
 
 
-@pytest.mark.parametrize("name", ["DiT-S/8", "DiT-XL/2", "DiT-Tiny/2", "DiT-Micro/2"])
-def test_param_breakdown_sums_to_count_params(name):
-    model = build_on_meta(name)
-    parts = vm.param_breakdown(model)
-    assert list(parts) == list(vm.PARAM_PARTS)
-    assert sum(parts.values()) == count_params(model)
-    D, N = model.config.hidden_size, model.config.depth
-    assert parts["adaLN-Zero regressions"] == N * (6 * D * D + 6 * D) + 2 * D * D + 2 * D
-    assert parts["pos_embed (fixed, frozen)"] == model.x_embedder.num_patches * D
-
-
-def test_param_breakdown_rejects_other_models():
-    with pytest.raises(ValueError, match="belongs to no part of a DiT"):
-        vm.param_breakdown(torch.nn.Linear(2, 2))
-
-
 def test_params_breakdown_figure():
-    breakdowns = {n: vm.param_breakdown(build_on_meta(n)) for n in ("DiT-S/2", "DiT-XL/2")}
+    breakdowns = {n: param_breakdown(build_on_meta(n)) for n in ("DiT-S/2", "DiT-XL/2")}
     fig = vm.params_breakdown_figure(breakdowns)
     assert fig.layout.title.text and fig.layout.barmode == "stack" and fig.layout.barnorm == "percent"
     assert len(fig.data) == len(vm.PARAM_PARTS)
@@ -149,7 +79,7 @@ def test_macs_breakdown_figure_slider_steps_hold_the_counts():
     steps = fig.layout.sliders[0].steps
     assert [s.label for s in steps] == list(counts)
     assert fig.layout.sliders[0].active == 1
-    from dit_lib.viz.tokens import MAC_PARTS
+    from dit_book.plotting import MAC_PARTS
     fields = list(MAC_PARTS)
     assert [d.name for d in fig.data] == list(MAC_PARTS.values())
     for step, label in zip(steps, counts):
@@ -189,27 +119,9 @@ def test_fid_gflops_figure():
 # ----------------------------------------------------------------------------- widget
 
 
-def test_activation_bytes_real_and_meta_agree():
-    from dit_lib.widgets.model import activation_bytes
-
-    model = small()
-    real = activation_bytes(model, batch_size=2)
-    with torch.device("meta"):
-        on_meta = DiT(**model.config.to_dict())
-    assert activation_bytes(on_meta, batch_size=2) == real
-    L, h, N = 16, 4, 3
-    assert real["attention_maps"] == N * 2 * h * L * L * 4
-    assert real["largest"][0].endswith("mlp.fc1") and real["largest"][1] == (2, L, 4 * 32)
-    assert real["total"] > real["attention_maps"]
-    # linear in the batch
-    assert activation_bytes(model, batch_size=4)["total"] == 2 * real["total"]
-    with pytest.raises(ValueError, match="batch_size"):
-        activation_bytes(model, batch_size=-1)
-
-
 def test_model_explorer_reacts_and_reports_bad_input():
     pytest.importorskip("ipywidgets")
-    from dit_lib.widgets.model import model_explorer
+    from dit_book.widgets.model import model_explorer
 
     box = model_explorer(size="XL", patch_size=2, input_size=32, in_channels=4, batch_size=8)
     readout, table = box.children[2], box.children[3]
@@ -229,12 +141,3 @@ def test_model_explorer_reacts_and_reports_bad_input():
         model_explorer(size="XXL")
 
 
-def test_every_official_preset_traces_on_meta_quickly():
-    for name in OFFICIAL_MODELS:
-        model = build_on_meta(name)
-        rows = vm.shape_trace(model, batch_size=1)
-        shape = {r["key"]: r["shape"] for r in rows}
-        p = model.patch_size
-        assert shape["x_embedder"][1] == (32 // p) ** 2 == model.x_embedder.num_patches
-        assert math.prod(shape["final_layer"][1:]) == 8 * 32 * 32
-    assert set(OFFICIAL_MODELS) <= set(DiT_models)

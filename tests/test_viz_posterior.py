@@ -11,7 +11,9 @@ import torch
 
 pytest.importorskip("plotly")
 
-from dit_lib.viz import posterior as vp
+from dit_book.viz import band as vband
+from dit_book.viz import bound as vbound
+from dit_book.viz import posterior as vp
 
 from conftest import title_of
 
@@ -93,7 +95,7 @@ def band_inputs(n=6):
 
 def test_variance_band_figure():
     t, lb, lbt, lq, best, fq, bf = band_inputs()
-    fig = vp.variance_band_figure(t, lb, lbt, lq, best, fq, bf, position_max_t=100)
+    fig = vband.variance_band_figure(t, lb, lbt, lq, best, fq, bf, position_max_t=100)
     assert "band" in title_of(fig)
     top, bottom, q90, q10, med, best_tr = fig.data
     np.testing.assert_allclose(top.y, lb, rtol=1e-4)
@@ -113,11 +115,11 @@ def test_variance_band_figure():
     assert pos["y"][0] == [1.0] * 4 and pos["y"][1] == [0.0] * 4
     assert pos["y"][5][0] is None                                                 # NaN: a gap
     with pytest.raises(ValueError, match="must not exceed"):
-        vp.variance_band_figure(t, lbt, lb, lq, best, fq, bf)
+        vband.variance_band_figure(t, lbt, lb, lq, best, fq, bf)
     with pytest.raises(ValueError, match=r"\(n_t, 3\)"):
-        vp.variance_band_figure(t, lb, lbt, lq[:, :2], best, fq, bf)
+        vband.variance_band_figure(t, lb, lbt, lq[:, :2], best, fq, bf)
     with pytest.raises(ValueError, match="entries"):
-        vp.variance_band_figure(t, lb[:3], lbt, lq, best, fq, bf)
+        vband.variance_band_figure(t, lb[:3], lbt, lq, best, fq, bf)
 
 
 def test_band_maps_figure():
@@ -125,7 +127,7 @@ def test_band_maps_figure():
     x0 = rng.uniform(-1, 1, (3, 4, 4))
     xt = rng.normal(size=(2, 3, 4, 4))
     fr = rng.uniform(0, 1, (2, 3, 4, 4))
-    fig = vp.band_maps_figure([1, 100], x0, xt, fr, labels=["a", "b", "c"])
+    fig = vband.band_maps_figure([1, 100], x0, xt, fr, labels=["a", "b", "c"])
     title_of(fig)
     assert len(fig.data) == 9
     np.testing.assert_allclose(fig.data[0].z, x0[0], atol=1e-3)
@@ -136,7 +138,7 @@ def test_band_maps_figure():
     np.testing.assert_allclose(z_last[3], fr[1, 0], atol=1e-3)                    # frac of image 1 at t = 100
     assert list(steps[1].args[2]) == list(range(3, 9))
     with pytest.raises(ValueError, match="shape"):
-        vp.band_maps_figure([1], x0, xt, fr)
+        vband.band_maps_figure([1], x0, xt, fr)
 
 
 # ----------------------------------------------------------------------------- the bound term
@@ -148,7 +150,7 @@ def test_vb_curves_figure():
     learned, small, large = np.array([0.9, 1.9]), curves[:, 1], curves[:, 5]
     per_t = (np.array([0, 1, 10]), np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.2, 3.0]), np.array([1.1, 2.1, 3.0]),
              np.array([1.05, 2.05, 3.0]))
-    fig = vp.vb_curves_figure([1, 10], v, curves, learned, small, large, per_t=per_t)
+    fig = vbound.vb_curves_figure([1, 10], v, curves, learned, small, large, per_t=per_t)
     assert "t = 1" in title_of(fig)
     np.testing.assert_allclose(fig.data[0].y, curves[0], rtol=1e-4)
     assert list(fig.data[1].x) == [0.5]                                           # the best single v
@@ -163,7 +165,7 @@ def test_vb_curves_figure():
     lo, hi = args[1]["yaxis.range"]
     assert lo < min(curves[1].min(), learned[1]) and hi > max(small[1], large[1])
     with pytest.raises(ValueError, match="one column per value"):
-        vp.vb_curves_figure([1, 10], v[:3], curves, learned, small, large)
+        vbound.vb_curves_figure([1, 10], v[:3], curves, learned, small, large)
 
 
 def test_decoder_figure():
@@ -172,7 +174,7 @@ def test_decoder_figure():
     edges = torch.tensor(np.concatenate([[-np.inf], (levels[1:] + levels[:-1]) / 2, [np.inf]]))
     cdf = [torch.special.ndtr((edges - m) / s).numpy() for m, s in zip(mu, sd)]
     probs = np.stack([c[1:] - c[:-1] for c in cdf])
-    fig = vp.decoder_figure(levels, probs, mu, sd, np.array([-1.0, 0.5]), names=["bg", "ink"], window=5)
+    fig = vbound.decoder_figure(levels, probs, mu, sd, np.array([-1.0, 0.5]), names=["bg", "ink"], window=5)
     assert "sum to 1.000000" in title_of(fig)
     bars, line = fig.data
     assert len(bars.x) == 6 and bars.x[0] == pytest.approx(-1.0)                  # clipped at the lowest bin
@@ -182,7 +184,7 @@ def test_decoder_figure():
     assert fig.layout.updatemenus[0].y == 1.0 and fig.layout.updatemenus[0].yanchor == "bottom"   # below the title
     assert len(b[1].args[0]["x"][0]) == 11
     with pytest.raises(ValueError, match="one column per level"):
-        vp.decoder_figure(levels[:10], probs, mu, sd, mu)
+        vbound.decoder_figure(levels[:10], probs, mu, sd, mu)
 
 
 # ----------------------------------------------------------------------------- the widget
@@ -190,17 +192,17 @@ def test_decoder_figure():
 
 def test_explorer_mpl():
     v = np.linspace(-0.25, 1.25, 7)
-    fig = vp.explorer_mpl(v, (v - 0.5) ** 2, 0.0, 0.25, 0.1, np.zeros((2, 8, 8)), np.ones((2, 8, 8)), title="x")
+    fig = vband.explorer_mpl(v, (v - 0.5) ** 2, 0.0, 0.25, 0.1, np.zeros((2, 8, 8)), np.ones((2, 8, 8)), title="x")
     assert len(fig.axes) == 1 + 4 + 1                                             # curve, 2 x 2 maps, colour bar
     with pytest.raises(ValueError, match="one value per v"):
-        vp.explorer_mpl(v, v[:3], 0.0, 0.25, 0.1, np.zeros((2, 8, 8)), np.ones((2, 8, 8)))
+        vband.explorer_mpl(v, v[:3], 0.0, 0.25, 0.1, np.zeros((2, 8, 8)), np.ones((2, 8, 8)))
 
 
 def test_variance_explorer_widget():
     pytest.importorskip("ipywidgets")
     from conftest import nudged_micro_dit
 
-    from dit_lib.widgets.posterior import V_GRID, nearest_v, timestep_options, variance_explorer
+    from dit_book.widgets.posterior import V_GRID, nearest_v, timestep_options, variance_explorer
 
     opts = timestep_options(1000)
     assert opts[:20] == list(range(20)) and opts[-1] == 999 and opts == sorted(set(opts))

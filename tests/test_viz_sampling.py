@@ -15,7 +15,8 @@ import torch
 pytest.importorskip("plotly")
 
 from dit_lib.sampling import Trajectory
-from dit_lib.viz import sampling as vs
+from dit_book.viz import quality as vqual
+from dit_book.viz import sampling as vs
 
 from conftest import nudged_small_dit, title_of
 
@@ -154,10 +155,10 @@ def test_quality_figure():
              for s, f, m in [(10, 17.0, 30.0), (50, 15.0, 100.0)]] + \
             [dict(method="ddpm", steps=250, n=1000, accuracy=0.997, fd=13.0, ms_per_sample=600.0)]
     live = [dict(method="ddim", steps=10, n=50, accuracy=1.0, ms_per_sample=8.0)]
-    fig = vs.quality_figure(bench, live, fd_floor=1.1, accuracy_ceiling=0.98)
+    fig = vqual.quality_figure(bench, live, fd_floor=1.1, accuracy_ceiling=0.98)
     title_of(fig)
     buttons = fig.layout.updatemenus[0].buttons
-    assert [b.label for b in buttons] == [v[0] for v in vs.QUALITY_VIEWS.values()]
+    assert [b.label for b in buttons] == [v[0] for v in vqual.QUALITY_VIEWS.values()]
     visible = [d for d in fig.data if d.visible]
     assert {d.name for d in visible} == {"DDIM (benchmark)", "DDPM (benchmark)", "DDIM (this kernel)",
                                          "real test digits"}
@@ -167,20 +168,20 @@ def test_quality_figure():
     assert list(ddim_fd.x) == [10, 50] and list(ddim_fd.y) == [17.0, 15.0]
     assert buttons[2].args[1]["yaxis.type"] == "log"
     with pytest.raises(ValueError):
-        vs.quality_figure([])
+        vqual.quality_figure([])
 
 
 def test_samples_figure():
     grids = {"a": torch.rand(4, 1, 8, 8) * 2 - 1, "b": torch.rand(4, 1, 8, 8) * 2 - 1}
-    fig = vs.samples_figure(grids, class_names=list("wxyz"), title="t")
+    fig = vqual.samples_figure(grids, class_names=list("wxyz"), title="t")
     assert title_of(fig).startswith("t")
     assert list(fig.layout.yaxis.ticktext) == ["a", "b"] and list(fig.layout.xaxis.ticktext) == list("wxyz")
     s, g = vs.SCALE, vs.GAP
     assert decode(fig.data[0].source).shape == (2 * (8 * s + g) + g, 4 * (8 * s + g) + g)
     with pytest.raises(ValueError, match="same shape"):
-        vs.samples_figure({"a": torch.zeros(4, 1, 8, 8), "b": torch.zeros(3, 1, 8, 8)})
+        vqual.samples_figure({"a": torch.zeros(4, 1, 8, 8), "b": torch.zeros(3, 1, 8, 8)})
     with pytest.raises(ValueError, match="class_names"):
-        vs.samples_figure(grids, class_names=["w"])
+        vqual.samples_figure(grids, class_names=["w"])
 
 
 # ----------------------------------------------------------------------------- widget picture and widget
@@ -204,7 +205,7 @@ def test_sampler_mpl():
 
 
 def test_sampler_explorer_widget():
-    from dit_lib.widgets.sampling import ALL_CLASSES, sampler_explorer, widget_labels
+    from dit_book.widgets.sampling import ALL_CLASSES, sampler_explorer, widget_labels
 
     model = nudged_small_dit()
     box = sampler_explorer(model, ["a", "b", "c"], method="ddpm", num_steps=5, n=3)

@@ -16,8 +16,10 @@ from dit_lib.data import load_dataset
 from dit_lib.embeddings import LabelEmbedder, TimestepEmbedder, get_2d_sincos_pos_embed, timestep_embedding
 from dit_lib.flops import build_on_meta, count_macs
 from dit_lib.patchify import patchify
-from dit_lib.viz import embeddings as ve
-from dit_lib.viz import tokens as vt
+from dit_book.plotting import MAC_PARTS, figure_png
+from dit_book.viz import embeddings as ve
+from dit_book.viz import positions as vpos
+from dit_book.viz import tokens as vt
 
 from conftest import title_of
 
@@ -37,14 +39,6 @@ def test_divisors():
     assert vt.divisors(12) == [1, 2, 3, 4, 6, 12]
 
 
-def test_to_rgb_uint8_gray_and_colour(images):
-    gray, rgb = vt.to_rgb_uint8(images["digit"]), vt.to_rgb_uint8(images["shape"])
-    assert gray.shape == rgb.shape == (16, 16, 3) and gray.dtype == np.uint8
-    assert (gray[..., 0] == gray[..., 2]).all()                       # gray stays gray
-    with pytest.raises(ValueError, match="C = 1 or 3"):
-        vt.to_rgb_uint8(torch.zeros(2, 4, 4))
-
-
 def test_token_strip_holds_the_patches_in_reading_order(images):
     x, p = images["shape"], 4
     strip = vt.token_strip(x, p, per_line=64, thumb=16, gap=4)      # one line of 16 thumbnails
@@ -61,28 +55,6 @@ def test_token_strip_wraps_and_rejects_bad_patch_size(images):
     assert strip.shape[0] == 4 * 20 + 4
     with pytest.raises(ValueError, match="divisors that work: \\[1, 2, 4, 8, 16\\]"):
         vt.token_strip(images["digit"], 3)
-
-
-def test_grid_lines_count():
-    xs, ys = vt.grid_lines(8, 12, 4)
-    assert xs.count(None) == ys.count(None) == (12 // 4 + 1) + (8 // 4 + 1)
-
-
-def test_png_data_uri_round_trip():
-    from base64 import b64decode
-    from io import BytesIO
-
-    from PIL import Image
-
-    rgb = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
-    uri = vt.png_data_uri(rgb)
-    assert uri.startswith("data:image/png;base64,")
-    back = np.asarray(Image.open(BytesIO(b64decode(uri.split(",", 1)[1]))).convert("RGB"))
-    assert np.array_equal(back, rgb)
-
-
-def test_rounded_is_short_json():
-    assert vt.rounded(np.float32([0.41]), 2) == [0.41]
 
 
 # ----------------------------------------------------------------------------- chapter 1 figures
@@ -115,12 +87,12 @@ def test_patch_tokens_mpl_and_png(images):
     fig = vt.patch_tokens_mpl(images["shape"], 4, title="a shape")
     assert fig._suptitle.get_text() == "a shape"
     assert "4x4 grid" in fig.axes[0].get_title()
-    assert vt.figure_png(fig)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert figure_png(fig)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_pos_embed_figure_dropdown_orders():
     table = get_2d_sincos_pos_embed(32, (3, 4))                      # non-square grid
-    fig = vt.pos_embed_figure(table, (3, 4))
+    fig = vpos.pos_embed_figure(table, (3, 4))
     title_of(fig)
     (menu,) = fig.layout.updatemenus
     assert len(menu.buttons) == 2 and len(fig.data) == 2
@@ -130,22 +102,22 @@ def test_pos_embed_figure_dropdown_orders():
     assert np.array_equal(by_column[0, :16], by_column[2, :16])
     assert not np.array_equal(by_column[0, 16:], by_column[2, 16:])
     with pytest.raises(ValueError, match="grid"):
-        vt.pos_embed_figure(table, (4, 4))
+        vpos.pos_embed_figure(table, (4, 4))
 
 
 def test_position_similarity_figure_steps():
     table = get_2d_sincos_pos_embed(64, 6)
-    fig = vt.position_similarity_figure(table, (6, 6))
+    fig = vpos.position_similarity_figure(table, (6, 6))
     (slider,) = fig.layout.sliders
     assert len(slider.steps) == 9                                     # every other row and column
     assert "token 0" in title_of(fig)
     z0 = np.array(fig.data[0].z)
     assert z0.shape == (6, 6) and z0[0, 0] == 1.0
-    fig = vt.position_similarity_figure(table, (6, 6), tokens=[7, 14])
+    fig = vpos.position_similarity_figure(table, (6, 6), tokens=[7, 14])
     assert [s.label for s in fig.layout.sliders[0].steps] == ["7", "14"]
     assert np.array(fig.layout.sliders[0].steps[1].args[0]["z"][0])[2, 2] == 1.0    # token 14 = (2, 2)
     with pytest.raises(ValueError, match="tokens"):
-        vt.position_similarity_figure(table, (6, 6), tokens=[36])
+        vpos.position_similarity_figure(table, (6, 6), tokens=[36])
 
 
 def test_macs_vs_patch_figure_dropdown():
@@ -155,7 +127,7 @@ def test_macs_vs_patch_figure_dropdown():
     assert "DiT-XL" in title_of(fig)
     (menu,) = fig.layout.updatemenus
     assert [b.label for b in menu.buttons] == ["DiT-S", "DiT-XL"] and menu.active == 1
-    per_model = len(vt.MAC_PARTS) + 1
+    per_model = len(MAC_PARTS) + 1
     assert len(fig.data) == 2 * per_model
     bars = [t for t in fig.data[per_model:] if t.type == "bar"]
     total = sum(np.array(t.y) for t in bars)
@@ -245,7 +217,7 @@ def test_conditioning_figure_and_mpl():
 
 def test_patch_explorer_constructs_and_reacts():
     pytest.importorskip("ipywidgets")
-    from dit_lib.widgets.tokens import patch_explorer
+    from dit_book.widgets.tokens import patch_explorer
 
     data = {"shapes": load_dataset("shapes", n=4), "digits": load_dataset("digits", n=4)}
     box = patch_explorer(data, index=1, patch_size=4)
@@ -262,7 +234,7 @@ def test_patch_explorer_constructs_and_reacts():
 
 def test_conditioning_explorer_constructs_and_reacts():
     pytest.importorskip("ipywidgets")
-    from dit_lib.widgets.embeddings import conditioning_explorer
+    from dit_book.widgets.embeddings import conditioning_explorer
 
     torch.manual_seed(0)
     t_emb, y_emb = TimestepEmbedder(16), LabelEmbedder(num_classes=3, hidden_size=16, dropout_prob=0.1)

@@ -12,7 +12,8 @@ import torch
 pytest.importorskip("plotly")
 
 from dit_lib.data import load_dataset
-from dit_lib.viz import training as vt
+from dit_book.viz import ema as vema
+from dit_book.viz import training as vt
 
 from conftest import title_of
 
@@ -87,22 +88,22 @@ def test_ema_profile_figure():
     assert abs(sum(fixed_w) - 1) < 1e-12
     recipes = {"fixed 0.9": {"share": [d ** n for n in (0, 10, 20)], "weights": fixed_w},
                "uniform": {"share": [1.0, 1 / 11, 1 / 21], "weights": [1 / 21] * 21}}
-    fig = vt.ema_profile_figure([0, 10, 20], recipes, n_final)
+    fig = vema.ema_profile_figure([0, 10, 20], recipes, n_final)
     title_of(fig)
     assert len(fig.data) == 3 * 2
     np.testing.assert_allclose(fig.data[1].y, fixed_w[1:], rtol=1e-3)        # iterates 1..n
     assert fig.data[2].x == (0,) and abs(fig.data[2].y[0] - fixed_w[0]) < 1e-3  # theta_0, a diamond
     with pytest.raises(ValueError, match="n_final \\+ 1"):
-        vt.ema_profile_figure([0, 10, 20], {"x": {"share": [1, 1, 1], "weights": [1.0]}}, n_final)
+        vema.ema_profile_figure([0, 10, 20], {"x": {"share": [1, 1, 1], "weights": [1.0]}}, n_final)
     with pytest.raises(ValueError, match="empty"):
-        vt.ema_profile_figure([0], {}, 1)
+        vema.ema_profile_figure([0], {}, 1)
 
 
 def test_init_share_figure():
     gen = torch.Generator().manual_seed(1)
     names = ["warm-up", "fixed 0.999"]
     samples = {k: torch.rand(20, 1, 8, 8, generator=gen) * 2 - 1 for k in names}
-    fig = vt.init_share_figure(names, [0.0, 0.3], samples, [0.98, 0.15], class_names=[str(i) for i in range(10)])
+    fig = vema.init_share_figure(names, [0.0, 0.3], samples, [0.98, 0.15], class_names=[str(i) for i in range(10)])
     assert "warm-up" in title_of(fig)
     slider = fig.layout.sliders[0]
     assert [s.label for s in slider.steps] == names and slider.active == 0
@@ -111,9 +112,9 @@ def test_init_share_figure():
     assert slider.steps[1].args[1]["shapes"][1]["y0"] == pytest.approx(10.0)          # guessing: 1 in 10
     np.testing.assert_allclose(fig.data[1].y, [98, 15])
     with pytest.raises(ValueError, match="one entry per name"):
-        vt.init_share_figure(names, [0.0, 0.3], {"warm-up": samples["warm-up"]}, [0.98, 0.15])
+        vema.init_share_figure(names, [0.0, 0.3], {"warm-up": samples["warm-up"]}, [0.98, 0.15])
     with pytest.raises(ValueError, match="same length"):
-        vt.init_share_figure(names, [0.0], samples, [0.98, 0.15])
+        vema.init_share_figure(names, [0.0], samples, [0.98, 0.15])
 
 
 def test_live_run_mpl():
@@ -139,7 +140,7 @@ def digits():
 
 def test_train_and_sample_uses_the_trainer(digits):
     from dit_lib.train import TrainConfig, Trainer
-    from dit_lib.widgets.training import train_and_sample
+    from dit_book.widgets.training import train_and_sample
 
     res = train_and_sample(digits.images, digits.labels, 10, steps=6, batch_size=8, samples_per_class=1, num_steps=2)
     assert set(res["samples"]) == {"raw weights", "EMA weights"} and res["guided"]
@@ -155,7 +156,7 @@ def test_train_and_sample_uses_the_trainer(digits):
 
 def test_train_explorer_reacts(digits):
     pytest.importorskip("ipywidgets")
-    from dit_lib.widgets.training import train_explorer
+    from dit_book.widgets.training import train_explorer
 
     box = train_explorer(digits.images, digits.labels, digits.class_names, steps=20, batch_size=16, run_now=False)
     controls, picture, readout = box.children

@@ -1,12 +1,13 @@
 """Figures for chapter 3, attention: what attention costs as L grows, the L x L attention matrices
-of every layer and head, one query's attention laid over the image, each head's weight by
-relative position, and summary curves (entropy, attention distance, branch size) over the timestep.
+of every layer and head, each head's weight by relative position, and summary curves (entropy,
+attention distance, branch size) over the timestep. One query's attention laid over the image is
+`viz.query_maps`.
 
 Pure functions: tensors (or counts) in, figures out; the maps themselves come from
 `dit_lib.attention_maps`. Plotly figures carry their own sliders and dropdowns over precomputed
 values (no kernel). A figure with two controls gives each its own property to change, so the
 controls never undo each other: one switches which traces are *visible*, the other rewrites
-their *values* (`z`). `attention_mpl` draws a matplotlib `Figure` for the live widget.
+their *values* (`z`).
 """
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from . import COLORWAY, FONT, PAPER, frame_axes, style
-from .tokens import GRID_LINE, grid_lines, rounded, to_rgb_uint8
+from ..plotting import COLORWAY, FONT, as_numpy, figure, menu, rounded, slider, step, subplots, subtitle, to_rgb_uint8
 
 COLORSCALE = "Viridis"
 QUERY_COLOR = "#dc2626"          # the query patch, framed in red everywhere
@@ -24,11 +24,7 @@ OUTLINE_COLOR = "#f9fafb"        # the clean image's outline drawn over the quer
 FRESH_COLOR = "#9aa5b1"          # the untrained baseline
 
 
-def _np(x) -> np.ndarray:
-    return x.detach().double().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float64)
-
-
-def _check_maps(maps: np.ndarray, n_t: int, name: str = "maps") -> tuple[int, int, int]:
+def check_maps(maps: np.ndarray, n_t: int, name: str = "maps") -> tuple[int, int, int]:
     """maps (n_t, depth, h, L, L) -> (depth, h, L), or a ValueError naming the shape."""
     if maps.ndim != 5 or maps.shape[-1] != maps.shape[-2] or maps.shape[0] != n_t:
         raise ValueError(f"{name} must have shape (n_t, depth, h, L, L) with n_t = {n_t} timesteps, "
@@ -42,11 +38,11 @@ def default_zmax(maps, quantile: float = 0.98) -> float:
     Most weights sit near the uniform 1/L; a few peak near 1. Scaling to the maximum would
     paint almost everything the same dark colour, so colours saturate above this value.
     """
-    q = float(np.quantile(_np(maps), quantile))
+    q = float(np.quantile(as_numpy(maps), quantile))
     return float(min(1.0, np.ceil(q * 20) / 20))
 
 
-def _square_axes(fig, subplots) -> None:
+def square_axes(fig, subplots) -> None:
     """Square cells in every listed subplot, fitted to its box; rows read top-down."""
     for sub in subplots:
         x_anchor = sub.xaxis.plotly_name.replace("axis", "")
@@ -71,11 +67,11 @@ def attention_cost_figure(shares: Mapping[str, tuple[Sequence[int], Sequence[flo
 
     if not shares:
         raise ValueError("shares is empty; pass {model name: (L values, attention share)}.")
-    fig = go.Figure()
+    fig = figure()
     for i, (name, (Ls, share)) in enumerate(shares.items()):
         if len(Ls) != len(share):
             raise ValueError(f"{name}: {len(Ls)} values of L but {len(share)} shares; give one share per L.")
-        fig.add_trace(go.Scatter(x=list(Ls), y=rounded(100 * _np(share), 2), mode="lines+markers", name=name,
+        fig.add_trace(go.Scatter(x=list(Ls), y=rounded(100 * as_numpy(share), 2), mode="lines+markers", name=name,
                                  line=dict(color=COLORWAY[i % len(COLORWAY)], width=2.5), marker=dict(size=6),
                                  hovertemplate=f"{name}<br>L = %{{x}} tokens: %{{y:.1f}} % of the MACs<extra></extra>"))
     if marks:
@@ -88,7 +84,7 @@ def attention_cost_figure(shares: Mapping[str, tuple[Sequence[int], Sequence[flo
                       xaxis=dict(title="tokens L (log scale)", type="log", tickvals=[16, 64, 256, 1024, 4096]),
                       yaxis=dict(title="q·kᵀ and A·v, % of all MACs", rangemode="tozero", ticksuffix=" %"),
                       legend=dict(orientation="h", x=0, xanchor="left", y=-0.2, yanchor="top"))
-    return style(fig, height=480).update_layout(margin=dict(b=90))
+    return fig.update_layout(height=480, margin=dict(b=90))
 
 
 # ----------------------------------------------------------------------------- L x L matrices
@@ -103,11 +99,10 @@ def attention_matrices_figure(maps, timesteps: Sequence[int], *, x0=None, xs=Non
     mark the grid rows (every w tokens) with thin lines. Rows of subplots are layers, columns heads.
     """
     import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
-    m = _np(maps)
+    m = as_numpy(maps)
     n_t = len(timesteps)
-    depth, h, L = _check_maps(m, n_t)
+    depth, h, L = check_maps(m, n_t)
     if not 0 <= active < n_t:
         raise ValueError(f"active must index the timesteps 0..{n_t - 1}, got {active}.")
     with_images = x0 is not None and xs is not None
@@ -124,8 +119,8 @@ def attention_matrices_figure(maps, timesteps: Sequence[int], *, x0=None, xs=Non
             row.append({0: "clean x₀", 1: "noisy input x_t"}.get(n, ""))
         row += [f"layer {n}, head {i}" for i in range(h)]
         titles += row
-    fig = make_subplots(rows=depth, cols=cols, specs=specs, subplot_titles=titles,
-                        horizontal_spacing=0.025, vertical_spacing=0.05)
+    fig = subplots(rows=depth, cols=cols, specs=specs, subplot_titles=titles,
+                   horizontal_spacing=0.025, vertical_spacing=0.05)
     for ann in fig.layout.annotations:
         ann.font = dict(size=11, color=FONT["color"])
     xt_index = None
@@ -156,9 +151,9 @@ def attention_matrices_figure(maps, timesteps: Sequence[int], *, x0=None, xs=Non
                                                                                   width=0.8), **line)
 
     def heading(k):
-        return (title or "Attention matrices of every layer and head") + \
-            f"<br><sup>t = {timesteps[k]}: rows are queries, columns keys (L = {L}); each row sums to 1</sup>" \
-            f"<br><sup>uniform weights: 1/L = {1 / L:.3f} · colours saturate at {zmax:g}</sup>"
+        return subtitle(title or "Attention matrices of every layer and head",
+                        f"t = {timesteps[k]}: rows are queries, columns keys (L = {L}); each row sums to 1",
+                        f"uniform weights: 1/L = {1 / L:.3f} · colours saturate at {zmax:g}")
 
     steps = []
     for k, t in enumerate(timesteps):
@@ -167,155 +162,15 @@ def attention_matrices_figure(maps, timesteps: Sequence[int], *, x0=None, xs=Non
         if with_images:
             z = [to_rgb_uint8(torch.as_tensor(xs[k])).tolist()] + z
             idx = [xt_index] + idx
-        steps.append(dict(label=str(t), method="update", args=[{"z": z}, {"title.text": heading(k)}, idx]))
-    fig.update_layout(title=heading(active), sliders=[dict(active=active, currentvalue=dict(prefix="timestep t = "),
-                                                           pad=dict(t=20), steps=steps)])
+        steps.append(step(str(t), {"z": z}, {"title.text": heading(k)}, idx))
+    fig.update_layout(title=heading(active), sliders=[slider(steps, active=active, prefix="timestep t = ", pad=20)])
     subs = [fig.get_subplot(r + 1, c + 1) for r in range(depth) for c in range(cols)]
-    _square_axes(fig, subs)
+    square_axes(fig, subs)
     if with_images:
         for r in range(2, depth):
             sub = fig.get_subplot(r + 1, 1)
             fig.update_layout({sub.xaxis.plotly_name: dict(visible=False), sub.yaxis.plotly_name: dict(visible=False)})
-    return style(fig, height=170 * depth + 210).update_layout(margin=dict(t=120, l=20, r=20, b=20))
-
-
-# ----------------------------------------------------------------------------- one query over the image
-
-
-def _outline(x0: torch.Tensor, p: int):
-    """x, y, z of a contour trace that outlines the clean image on the patch grid (level: mid-gray)."""
-    img = _np(x0)
-    z = img.max(0) if img.shape[0] > 1 else img[0]           # (H, W); for colour, the brightest channel
-    H, W = z.shape
-    xs = (np.arange(W) + 0.5) / p - 0.5                       # pixel centres in grid coordinates
-    ys = (np.arange(H) + 0.5) / p - 0.5
-    return xs, ys, z
-
-
-def query_maps_figure(x0, xs, maps, timesteps: Sequence[int], grid: tuple[int, int], patch_size: int, *,
-                      queries: Sequence[int] | None = None, active_t: int = 0, active_query: int | None = None,
-                      zmax: float | None = None, title: str | None = None):
-    """Where one query patch looks: its row of the attention matrix on the patch grid, for every layer
-    (rows) and head (columns), next to the clean image x0 and the noisy input x_t.
-
-    Two sliders: the timestep (switches which traces are visible) and the query patch (rewrites the
-    maps' values and moves the red frame). The white line on every map outlines the clean image.
-    x0 (C, H, W); xs (n_t, C, H, W); maps (n_t, depth, h, L, L); grid (H/p, W/p).
-    """
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
-    m = _np(maps)
-    n_t = len(timesteps)
-    depth, h, L = _check_maps(m, n_t)
-    gh, gw = grid
-    if gh * gw != L:
-        raise ValueError(f"grid {tuple(grid)} has {gh * gw} cells but the maps have L = {L} tokens.")
-    if len(xs) != n_t:
-        raise ValueError(f"xs has {len(xs)} images but there are {n_t} timesteps; give one x_t per t.")
-    H, W = x0.shape[-2:]
-    p = patch_size
-    if (H, W) != (gh * p, gw * p):
-        raise ValueError(f"image {H}x{W} does not match grid {tuple(grid)} with patch size {p}.")
-    queries = list(range(L)) if queries is None else list(queries)
-    if not queries or min(queries) < 0 or max(queries) >= L:
-        raise ValueError(f"queries must be token indices in 0..{L - 1}, got {queries!r}.")
-    active_query = queries[len(queries) // 2] if active_query is None else active_query
-    if active_query not in queries:
-        raise ValueError(f"active_query {active_query} is not among the queries {queries}.")
-    zmax = default_zmax(m) if zmax is None else zmax
-
-    cols = h + 1
-    rows = max(depth, 2)
-    top = rows // 2                               # x0 spans the top rows of column 1, x_t the others
-    xt_row = top + 1
-    specs = [[None] + [{} if r < depth else None for _ in range(h)] for r in range(rows)]
-    specs[0][0], specs[top][0] = {"rowspan": top}, {"rowspan": rows - top}
-    titles = []
-    for r in range(rows):
-        if specs[r][0] is not None:
-            titles.append("clean x₀" if r == 0 else "noisy input x_t")
-        titles += [f"layer {r}, head {i}" for i in range(h) if r < depth]
-    fig = make_subplots(rows=rows, cols=cols, specs=specs, subplot_titles=titles,
-                        horizontal_spacing=0.03, vertical_spacing=0.06, column_widths=[1.3] + [1.0] * h)
-    for ann in fig.layout.annotations:
-        ann.font = dict(size=11, color=FONT["color"])
-
-    fig.add_trace(go.Image(z=to_rgb_uint8(torch.as_tensor(x0)).tolist(), hoverinfo="skip"), row=1, col=1)
-    ox, oy, oz = _outline(torch.as_tensor(x0), p)
-    groups = []                                   # trace indices per timestep (visibility)
-    heat = []                                     # (k, n, i, trace index) of every map
-    for k in range(n_t):
-        idx = []
-        fig.add_trace(go.Image(z=to_rgb_uint8(torch.as_tensor(xs[k])).tolist(), hoverinfo="skip",
-                               visible=k == active_t), row=xt_row, col=1)
-        idx.append(len(fig.data) - 1)
-        for n in range(depth):
-            for i in range(h):
-                fig.add_trace(go.Heatmap(
-                    z=rounded(m[k, n, i, active_query].reshape(gh, gw), 3), zmin=0, zmax=zmax,
-                    colorscale=COLORSCALE, showscale=k == 0 and not heat, visible=k == active_t,
-                    colorbar=dict(title=dict(text="weight", side="right"), thickness=12, len=0.5, y=0.5),
-                    hovertemplate=f"layer {n}, head {i}<br>key in row %{{y}}, column %{{x}}: %{{z:.3f}}"
-                                  "<extra></extra>"), row=n + 1, col=i + 2)
-                idx.append(len(fig.data) - 1)
-                heat.append((k, n, i, len(fig.data) - 1))
-        groups.append(idx)
-    for n in range(depth):                        # the clean image's outline, always visible
-        for i in range(h):
-            fig.add_trace(go.Contour(x=ox, y=oy, z=rounded(oz, 3), showscale=False, hoverinfo="skip",
-                                     contours=dict(start=0, end=0, size=1, coloring="none"), showlegend=False,
-                                     line=dict(color=OUTLINE_COLOR, width=1.5), ncontours=1),
-                          row=n + 1, col=i + 2)
-
-    def frames(q):
-        r, c = divmod(q, gw)
-        out = []
-        for row in (1, xt_row):                   # the query patch on both images (pixel coordinates)
-            sub = fig.get_subplot(row, 1)
-            out.append(dict(type="rect", xref=sub.xaxis.plotly_name.replace("axis", ""),
-                            yref=sub.yaxis.plotly_name.replace("axis", ""), x0=c * p - 0.5, x1=(c + 1) * p - 0.5,
-                            y0=r * p - 0.5, y1=(r + 1) * p - 0.5, line=dict(color=QUERY_COLOR, width=2.5)))
-        for n in range(depth):                    # and on every map (grid coordinates)
-            for i in range(h):
-                sub = fig.get_subplot(n + 1, i + 2)
-                out.append(dict(type="rect", xref=sub.xaxis.plotly_name.replace("axis", ""),
-                                yref=sub.yaxis.plotly_name.replace("axis", ""), x0=c - 0.5, x1=c + 0.5,
-                                y0=r - 0.5, y1=r + 0.5, line=dict(color=QUERY_COLOR, width=2)))
-        return out
-
-    def heading(q):
-        r, c = divmod(q, gw)
-        return (title or "Where one query patch looks, in every layer and head") + \
-            f"<br><sup>query token {q} (row {r}, column {c}): red frame · white line: the clean image's outline</sup>" \
-            f"<br><sup>uniform weights: 1/L = {1 / L:.3f} · colours saturate at {zmax:g}</sup>"
-
-    t_steps = []
-    for k, t in enumerate(timesteps):
-        vis = [True] * len(fig.data)
-        for kk, idx in enumerate(groups):
-            for j in idx:
-                vis[j] = kk == k
-        t_steps.append(dict(label=str(t), method="restyle", args=[{"visible": vis}]))
-    q_steps = []
-    idx = [j for (_, _, _, j) in heat]
-    for q in queries:
-        z = [rounded(m[k, n, i, q].reshape(gh, gw), 3) for (k, n, i, _) in heat]
-        q_steps.append(dict(label=str(q), method="update",
-                            args=[{"z": z}, {"shapes": frames(q), "title.text": heading(q)}, idx]))
-    fig.update_layout(title=heading(active_query), shapes=frames(active_query), sliders=[
-        dict(active=active_t, currentvalue=dict(prefix="timestep t = "), pad=dict(t=10), y=0, yanchor="top",
-             steps=t_steps, len=0.48, x=0, xanchor="left"),
-        dict(active=queries.index(active_query), currentvalue=dict(prefix="query token = "), pad=dict(t=10), y=0,
-             yanchor="top", steps=q_steps, len=0.48, x=1, xanchor="right")])
-    subs = [fig.get_subplot(r + 1, c + 1) for r in range(rows) for c in range(cols) if specs[r][c] is not None]
-    _square_axes(fig, subs)
-    for n in range(depth):
-        for i in range(h):
-            sub = fig.get_subplot(n + 1, i + 2)
-            fig.update_layout({sub.xaxis.plotly_name: dict(range=[-0.5, gw - 0.5]),
-                               sub.yaxis.plotly_name: dict(range=[gh - 0.5, -0.5], autorange=False)})
-    return style(fig, height=170 * rows + 220).update_layout(margin=dict(t=120, l=20, r=20, b=90), showlegend=False)
+    return fig.update_layout(height=170 * depth + 210, margin=dict(t=120, l=20, r=20, b=20))
 
 
 # ----------------------------------------------------------------------------- relative offsets
@@ -329,9 +184,8 @@ def offset_profiles_figure(profiles, timesteps: Sequence[int], *, active: int = 
     the cell below it the key one row down, and so on. Rows of subplots are layers, columns heads.
     """
     import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
-    pr = _np(profiles)
+    pr = as_numpy(profiles)
     n_t = len(timesteps)
     if pr.ndim != 5 or pr.shape[0] != n_t:
         raise ValueError(f"profiles must be (n_t, depth, h, 2h_g - 1, 2w_g - 1) with n_t = {n_t}, got {pr.shape}.")
@@ -340,9 +194,9 @@ def offset_profiles_figure(profiles, timesteps: Sequence[int], *, active: int = 
     _, depth, h, rows_o, cols_o = pr.shape
     ch, cw = rows_o // 2, cols_o // 2
     zmax = default_zmax(pr, 0.995) if zmax is None else zmax
-    fig = make_subplots(rows=depth, cols=h, subplot_titles=[f"layer {n}, head {i}" for n in range(depth)
-                                                            for i in range(h)],
-                        horizontal_spacing=0.03, vertical_spacing=0.05)
+    fig = subplots(rows=depth, cols=h, subplot_titles=[f"layer {n}, head {i}" for n in range(depth)
+                                                       for i in range(h)],
+                   horizontal_spacing=0.03, vertical_spacing=0.05)
     for ann in fig.layout.annotations:
         ann.font = dict(size=11, color=FONT["color"])
     dr = list(range(-ch, ch + 1))
@@ -360,23 +214,21 @@ def offset_profiles_figure(profiles, timesteps: Sequence[int], *, active: int = 
                           xref=sub.xaxis.plotly_name.replace("axis", ""), yref=sub.yaxis.plotly_name.replace("axis", ""))
 
     def heading(k):
-        return (title or "Where each head looks, relative to the query") + \
-            f"<br><sup>t = {timesteps[k]}: mean weight on the key Δr rows down, Δc columns right of the query</sup>" \
-            f"<br><sup>red frame: the query itself · uniform weights: {1 / ((ch + 1) * (cw + 1)):.3f} · " \
-            f"colours saturate at {zmax:g}</sup>"
+        return subtitle(title or "Where each head looks, relative to the query",
+                        f"t = {timesteps[k]}: mean weight on the key Δr rows down, Δc columns right of the query",
+                        f"red frame: the query itself · uniform weights: {1 / ((ch + 1) * (cw + 1)):.3f} · "
+                        f"colours saturate at {zmax:g}")
 
-    steps = [dict(label=str(t), method="update",
-                  args=[{"z": [rounded(pr[k, n, i], 3) for n in range(depth) for i in range(h)]},
-                        {"title.text": heading(k)}, list(range(depth * h))]) for k, t in enumerate(timesteps)]
-    fig.update_layout(title=heading(active), sliders=[dict(active=active, currentvalue=dict(prefix="timestep t = "),
-                                                           pad=dict(t=20), steps=steps)])
-    _square_axes(fig, [fig.get_subplot(n + 1, i + 1) for n in range(depth) for i in range(h)])
+    steps = [step(str(t), {"z": [rounded(pr[k, n, i], 3) for n in range(depth) for i in range(h)]},
+                  {"title.text": heading(k)}, list(range(depth * h))) for k, t in enumerate(timesteps)]
+    fig.update_layout(title=heading(active), sliders=[slider(steps, active=active, prefix="timestep t = ", pad=20)])
+    square_axes(fig, [fig.get_subplot(n + 1, i + 1) for n in range(depth) for i in range(h)])
     for n in range(depth):
         for i in range(h):
             sub = fig.get_subplot(n + 1, i + 1)
             fig.update_layout({sub.xaxis.plotly_name: dict(range=[-cw - 0.5, cw + 0.5]),
                                sub.yaxis.plotly_name: dict(range=[ch + 0.5, -ch - 0.5], autorange=False)})
-    return style(fig, height=170 * depth + 210).update_layout(margin=dict(t=120, l=20, r=20, b=20))
+    return fig.update_layout(height=170 * depth + 210, margin=dict(t=120, l=20, r=20, b=20))
 
 
 # ----------------------------------------------------------------------------- summaries over t
@@ -394,10 +246,10 @@ def layer_curves_figure(views: Mapping[str, Mapping], timesteps: Sequence[int], 
     if not views:
         raise ValueError("views is empty; pass {label: dict(trained=(n_t, depth) array, ...)}.")
     t = list(timesteps)
-    fig = go.Figure()
+    fig = figure()
     members, names = [], list(views)
     for v, (name, view) in enumerate(views.items()):
-        tr = _np(view["trained"])
+        tr = as_numpy(view["trained"])
         if tr.ndim != 2 or tr.shape[0] != len(t):
             raise ValueError(f"view {name!r}: trained must be (n_t, depth) with n_t = {len(t)}, got {tr.shape}.")
         idx = []
@@ -408,7 +260,7 @@ def layer_curves_figure(views: Mapping[str, Mapping], timesteps: Sequence[int], 
                                      hovertemplate=f"layer {n}, trained<br>t = %{{x}}: %{{y:.3f}}<extra></extra>"))
             idx.append(len(fig.data) - 1)
         if view.get("fresh") is not None:
-            fr = _np(view["fresh"])
+            fr = as_numpy(view["fresh"])
             for n in range(fr.shape[1]):
                 fig.add_trace(go.Scatter(x=t, y=rounded(fr[:, n], 4), mode="lines", name="untrained" if n == 0 else
                                          f"untrained, layer {n}", showlegend=n == 0, legendgroup="untrained",
@@ -425,69 +277,19 @@ def layer_curves_figure(views: Mapping[str, Mapping], timesteps: Sequence[int], 
 
     def heading(v):
         note = views[names[v]].get("note")
-        return (title or "Attention over the timestep, layer by layer") + (f"<br><sup>{note}</sup>" if note else "")
+        return subtitle(title or "Attention over the timestep, layer by layer", note or "")
 
     buttons = []
     for v, name in enumerate(names):
         vis = [j in members[v] for j in range(len(fig.data))]
-        buttons.append(dict(label=name, method="update",
-                            args=[{"visible": vis}, {"title.text": heading(v),
-                                                     "yaxis.title.text": views[name].get("y_title", "")}]))
+        buttons.append(step(name, {"visible": vis}, {"title.text": heading(v),
+                            "yaxis.title.text": views[name].get("y_title", "")}))
     fig.update_layout(title=heading(0), xaxis_title="timestep t (more noise →)",
                       yaxis_title=views[names[0]].get("y_title", ""),
-                      updatemenus=[dict(type="dropdown", buttons=buttons, active=0, x=1.0, xanchor="right",
-                                        y=1.02, yanchor="bottom")] if len(names) > 1 else [],
+                      updatemenus=[menu(buttons, active=0, x=1.0, xanchor="right", y=1.02, yanchor="bottom")] if len(names) > 1 else [],
                       legend=dict(orientation="h", x=0, xanchor="left", y=-0.2, yanchor="top"))
-    return style(fig, height=500).update_layout(margin=dict(t=110, b=90))
+    return fig.update_layout(height=500, margin=dict(t=110, b=90))
 
 
-# ----------------------------------------------------------------------------- the live widget's picture
-
-
-def attention_mpl(x0: torch.Tensor, x_t: torch.Tensor, attn: torch.Tensor, query: int, grid: tuple[int, int],
-                  patch_size: int, *, title: str = "", zmax: float | None = None):
-    """Matplotlib figure for the live widget: the clean image, the noisy input with the query patch,
-    the query's attention laid over x_t, and the whole L x L matrix with the query's row framed.
-
-    attn: (L, L) one layer and head. Returns a `matplotlib.figure.Figure` (no pyplot state).
-    """
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
-
-    a = _np(attn)
-    L = a.shape[-1]
-    gh, gw = grid
-    p = patch_size
-    if a.shape != (L, L) or gh * gw != L:
-        raise ValueError(f"attn must be (L, L) with L = grid rows x columns = {gh * gw}, got {a.shape}.")
-    if not 0 <= query < L:
-        raise ValueError(f"query must be a token index in 0..{L - 1}, got {query}.")
-    zmax = float(max(a.max(), 1e-6)) if zmax is None else zmax
-    r, c = divmod(query, gw)
-    row = a[query].reshape(gh, gw)
-    over = np.kron(row, np.ones((p, p)))                                 # (H, W): each cell covers its patch
-    fig = Figure(figsize=(10.0, 3.1), dpi=100, facecolor=PAPER)
-    axes = fig.subplots(1, 4, gridspec_kw=dict(width_ratios=[1, 1, 1, 1.15]))
-    axes[0].imshow(to_rgb_uint8(x0), interpolation="nearest")
-    axes[0].set_title("clean x₀", fontsize=10, color=FONT["color"])
-    axes[1].imshow(to_rgb_uint8(x_t), interpolation="nearest")
-    axes[1].set_title("noisy input x_t", fontsize=10, color=FONT["color"])
-    axes[2].imshow(to_rgb_uint8(x_t).mean(-1), cmap="gray", interpolation="nearest", vmin=0, vmax=255)
-    im = axes[2].imshow(over, cmap="viridis", alpha=0.75, vmin=0, vmax=zmax, interpolation="nearest")
-    axes[2].set_title(f"query {query}'s attention over x_t", fontsize=10, color=FONT["color"])
-    for ax in axes[:3]:
-        ax.add_patch(Rectangle((c * p - 0.5, r * p - 0.5), p, p, fill=False, ec=QUERY_COLOR, lw=2.5))
-        gx, gy = grid_lines(gh * p, gw * p, p)
-        ax.plot([v if v is not None else np.nan for v in gx], [v if v is not None else np.nan for v in gy],
-                color=GRID_LINE, lw=0.6, alpha=0.6)
-    axes[3].imshow(a, cmap="viridis", vmin=0, vmax=zmax, interpolation="nearest")
-    axes[3].add_patch(Rectangle((-0.5, query - 0.5), L, 1, fill=False, ec=QUERY_COLOR, lw=2))
-    axes[3].set_title(f"L x L matrix (row {query} framed)", fontsize=10, color=FONT["color"])
-    axes[3].set_xlabel("key", fontsize=9, color=FONT["color"])
-    axes[3].set_ylabel("query", fontsize=9, color=FONT["color"])
-    fig.colorbar(im, ax=axes[3], fraction=0.046, pad=0.04).ax.tick_params(labelsize=8)
-    return frame_axes(fig, axes, title)
-
-
-__all__ = ["attention_cost_figure", "attention_matrices_figure", "query_maps_figure", "offset_profiles_figure",
-           "layer_curves_figure", "attention_mpl", "default_zmax", "COLORSCALE"]
+__all__ = ["attention_cost_figure", "attention_matrices_figure", "offset_profiles_figure", "layer_curves_figure",
+           "default_zmax", "COLORSCALE"]

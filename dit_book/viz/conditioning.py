@@ -1,5 +1,6 @@
-"""Figures for chapter 4, adaLN-Zero: the gates opening during training, the paper's four conditioning
-designs trained side by side, what each gate contributes, and samples with scaled gates.
+"""Figures for chapter 4, adaLN-Zero: the gates opening during training, what each gate
+contributes, and samples with scaled gates (the four conditioning designs trained side by side
+are `viz.ablation`).
 
 Pure functions: recorded numbers and tensors in, figures out (nothing here trains or samples).
 Plotly figures are for the site (sliders and dropdowns over precomputed data, no kernel needed);
@@ -12,15 +13,11 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from . import COLORWAY, FONT, PAPER, frame_axes, style
-from .tokens import png_data_uri, rounded, to_rgb_uint8
+from ..plotting import (COLORWAY, FONT, PAPER, figure, frame_axes, menu, png_data_uri, rounded, sample_grid, slider,
+                        step, subplots, subtitle)
 
 BRANCHES = ("attention", "MLP")
 BRANCH_COLORS = {"attention": COLORWAY[0], "MLP": COLORWAY[2]}   # chapter 1's colours for the two branches
-VARIANT_COLORS = {"in_context": COLORWAY[7], "cross_attention": COLORWAY[3], "adaln": COLORWAY[4],
-                  "adaln_zero": COLORWAY[0]}
-VARIANT_LABELS = {"in_context": "in-context", "cross_attention": "cross-attention", "adaln": "adaLN",
-                  "adaln_zero": "adaLN-Zero"}
 
 
 def _gates_array(gates) -> np.ndarray:
@@ -48,7 +45,6 @@ def gate_opening_figure(steps: Sequence[int], timesteps: Sequence[int], gates, *
     `gates`: (n_steps, n_t, depth, 2) as in the training record (`record["gates"]`).
     """
     import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
     g = _gates_array(gates)
     n_steps, n_t, depth, _ = g.shape
@@ -61,8 +57,8 @@ def gate_opening_figure(steps: Sequence[int], timesteps: Sequence[int], gates, *
     top = float(g.max()) * 1.08 or 1.0
     mean_t = g.mean(axis=1)                                                    # (n_steps, depth, 2)
 
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.45, 0.55], horizontal_spacing=0.12,
-                        subplot_titles=["mean over the probe timesteps", "at each probe timestep"])
+    fig = subplots(rows=1, cols=2, column_widths=[0.45, 0.55], horizontal_spacing=0.12,
+                   subplot_titles=["mean over the probe timesteps", "at each probe timestep"])
     for b, br in enumerate(BRANCHES):
         fig.add_trace(go.Bar(x=blocks, y=rounded(mean_t[active, :, b], 4), name=f"{br} gate (gate_{'msa' if b == 0 else 'mlp'})",
                              marker_color=BRANCH_COLORS[br],
@@ -76,22 +72,20 @@ def gate_opening_figure(steps: Sequence[int], timesteps: Sequence[int], gates, *
                              hovertemplate="%{y}, %{x}: %{z:.4f}<extra></extra>"), row=1, col=2)
 
     def heading(k):
-        return (title or "The adaLN-Zero gates open during training") + \
-            f"<br><sup>training step {steps[k]}: mean |gate| over D = 128 entries and the labels" \
-            f"{' (exactly 0 at step 0)' if steps[k] == 0 else ''}</sup>"
+        return subtitle(title or "The adaLN-Zero gates open during training",
+                        f"training step {steps[k]}: mean |gate| over D = 128 entries and the labels"
+                        f"{' (exactly 0 at step 0)' if steps[k] == 0 else ''}")
 
-    slider_steps = [dict(label=str(s), method="update",
-                         args=[{"y": [rounded(mean_t[k, :, 0], 4), rounded(mean_t[k, :, 1], 4), rows],
-                                "z": [None, None, z(k)]}, {"title.text": heading(k)}, [0, 1, 2]])
+    slider_steps = [step(str(s), {"y": [rounded(mean_t[k, :, 0], 4), rounded(mean_t[k, :, 1], 4), rows],
+                         "z": [None, None, z(k)]}, {"title.text": heading(k)}, [0, 1, 2])
                     for k, s in enumerate(steps)]
     fig.update_layout(title=heading(active), barmode="group",
-                      sliders=[dict(active=active, currentvalue=dict(prefix="training step "), pad=dict(t=80),
-                                    steps=slider_steps)],
+                      sliders=[slider(slider_steps, active=active, prefix="training step ", pad=80)],
                       legend=dict(x=0.01, y=0.99, xanchor="left", yanchor="top", bgcolor="rgba(255,255,255,0.8)"),
                       yaxis=dict(title="mean |gate|", range=[0, top * 1.25]))
     fig.update_yaxes(autorange="reversed", row=1, col=2)
     fig.update_xaxes(title_text="block·branch", tickangle=-45, row=1, col=2)
-    return style(fig, height=500).update_layout(margin=dict(t=110, b=90))
+    return fig.update_layout(height=500, margin=dict(t=110, b=90))
 
 
 def gate_curves_figure(steps: Sequence[int], timesteps: Sequence[int], gates, *, title: str | None = None,
@@ -106,7 +100,7 @@ def gate_curves_figure(steps: Sequence[int], timesteps: Sequence[int], gates, *,
     _check_len("timesteps", timesteps, n_t)
     views = {"mean over t": g.mean(axis=1)} | {f"t = {t}": g[:, i] for i, t in enumerate(timesteps)}
     x = [max(int(s), 1) for s in steps] if log_x else [int(s) for s in steps]
-    fig = go.Figure()
+    fig = figure()
     for b in range(depth):
         for br_i, br in enumerate(BRANCHES):
             fig.add_trace(go.Scatter(
@@ -116,162 +110,19 @@ def gate_curves_figure(steps: Sequence[int], timesteps: Sequence[int], gates, *,
     buttons = []
     for label, v in views.items():
         ys = [rounded(v[:, b, br_i], 4) for b in range(depth) for br_i in range(2)]
-        buttons.append(dict(label=label, method="update",
-                            args=[{"y": ys}, {"title.text": _curves_heading(title, label)}]))
+        buttons.append(step(label, {"y": ys}, {"title.text": _curves_heading(title, label)}))
     fig.update_layout(title=_curves_heading(title, "mean over t"),
                       xaxis=dict(title="training step" + (" (log scale; step 0 drawn at 1)" if log_x else ""),
                                  type="log" if log_x else "linear"),
                       yaxis_title="mean |gate|",
-                      updatemenus=[dict(type="dropdown", x=1.0, xanchor="right", y=1.12, yanchor="bottom",
-                                        buttons=buttons)],
+                      updatemenus=[menu(buttons, x=1.0, xanchor="right", y=1.12, yanchor="bottom")],
                       legend=dict(font=dict(size=11)))
-    return style(fig, height=480).update_layout(margin=dict(t=110))
+    return fig.update_layout(height=480, margin=dict(t=110))
 
 
 def _curves_heading(title, label):
-    return (title or "Gate magnitudes over training, per block and branch") + \
-        f"<br><sup>{label}; solid: attention gate, dashed: MLP gate</sup>"
-
-
-# ----------------------------------------------------------------------------- the ablation
-
-
-def smooth(values: Sequence[float], decay: float = 0.98) -> np.ndarray:
-    """Exponential moving average with bias correction (Adam's), so the first values are not pulled to 0."""
-    if not 0 <= decay < 1:
-        raise ValueError(f"decay must be in [0, 1), got {decay}.")
-    v = np.asarray(values, dtype=np.float64)
-    out, m = np.empty_like(v), 0.0
-    for i, x in enumerate(v):
-        m = decay * m + (1 - decay) * x
-        out[i] = m / (1 - decay ** (i + 1))
-    return out
-
-
-def ablation_curves_figure(runs: Sequence[Mapping], *, decay: float = 0.98, key: str = "mse",
-                           title: str | None = None, y_range: Sequence[float] | None = None):
-    """Training curves of the conditioning variants: the smoothed per-step `key` ("mse") of every run
-    (thin: one seed; thick: the mean over seeds), zoomed into the second half of training, where the
-    curves separate, with buttons between that and all steps.
-
-    `runs`: the `runs` list of the ablation data; each has `variant`, `seed` and a per-step `key` list.
-    """
-    import plotly.graph_objects as go
-
-    if not runs:
-        raise ValueError("runs is empty; pass the `runs` of the ablation data.")
-    variants = list(dict.fromkeys(r["variant"] for r in runs))
-    fig = go.Figure()
-    n = len(runs[0][key])
-    steps = np.arange(1, n + 1)
-    for v in variants:
-        mine = [r for r in runs if r["variant"] == v]
-        curves = np.stack([smooth(r[key], decay) for r in mine])            # (seeds, n)
-        color = VARIANT_COLORS.get(v, COLORWAY[len(fig.data) % len(COLORWAY)])
-        label = VARIANT_LABELS.get(v, v)
-        if len(mine) > 1:
-            for r, c in zip(mine, curves):
-                fig.add_trace(go.Scatter(x=steps.tolist(), y=rounded(c, 4), mode="lines", legendgroup=v,
-                                         showlegend=False, line=dict(color=color, width=1), opacity=0.35,
-                                         hovertemplate=f"{label}, seed {r['seed']}<br>step %{{x}}: %{{y:.4f}}<extra></extra>"))
-        fig.add_trace(go.Scatter(x=steps.tolist(), y=rounded(curves.mean(0), 4), mode="lines", legendgroup=v,
-                                 name=label + (f" (mean of {len(mine)} seeds)" if len(mine) > 1 else ""),
-                                 line=dict(color=color, width=3),
-                                 hovertemplate=f"{label}<br>step %{{x}}: %{{y:.4f}}<extra></extra>"))
-    half = n // 2
-    every = np.stack([smooth(r[key], decay) for r in runs])                    # (runs, n)
-    lo, hi = float(every[:, half:].min()), float(every[:, half:].max())
-    pad = 0.08 * (hi - lo)
-    full = list(y_range) if y_range is not None else [0, 1.05 * float(every.max())]
-    zoom = {"xaxis.range": [half, n + 1], "yaxis.range": [lo - pad, hi + pad]}
-    buttons = [dict(label=f"steps {half}-{n}", method="relayout", args=[zoom]),
-               dict(label="all steps", method="relayout", args=[{"xaxis.range": [0, n + 1], "yaxis.range": full}])]
-    fig.update_layout(
-        title=(title or "The same budget, four ways to condition") +
-        f"<br><sup>noise-prediction loss (mse term) per step, smoothed (EMA {decay:g}); lower is better</sup>",
-        xaxis=dict(title="training step", range=zoom["xaxis.range"]),
-        yaxis=dict(title="mse (smoothed)", range=zoom["yaxis.range"]),
-        updatemenus=[dict(type="buttons", direction="right", x=1.0, xanchor="right", y=1.02, yanchor="bottom",
-                          buttons=buttons, showactive=True, active=0)],
-        legend=dict(orientation="h", y=-0.18, yanchor="top", x=0))
-    return style(fig, height=500).update_layout(margin=dict(t=110, b=110))
-
-
-QUALITY = {  # key of a run's `curve` -> (label, lower is better, number format)
-    "heldout_mse": ("held-out mse of the EMA weights (test split, 10 fixed t)", True, ".4f"),
-    "fd": ("FD of 200 samples to real digits (judge features)", True, ".2f"),
-    "accuracy": ("judge accuracy of 200 samples (DDIM-25, guidance 2)", False, ".1%"),
-}
-
-
-AXIS = {"heldout_mse": "held-out mse", "fd": "FD (judge features)", "accuracy": "judge accuracy"}
-
-
-def ablation_quality_figure(runs: Sequence[Mapping], *, fd_floor: float | None = None, title: str | None = None):
-    """The paper's Figure 5 at toy scale: a quality measure of every variant over training (thin: one
-    seed; thick: the mean over seeds), with a dropdown over the measures of `QUALITY`.
-
-    `runs`: the ablation's runs; each has `variant`, `seed` and a `curve` with `steps`, `heldout_mse`,
-    `quality_steps`, `fd` and `accuracy`.
-    """
-    import plotly.graph_objects as go
-
-    if not runs:
-        raise ValueError("runs is empty; pass the `runs` of the ablation data.")
-    variants = list(dict.fromkeys(r["variant"] for r in runs))
-    keys = list(QUALITY)
-    fig, groups = go.Figure(), {k: [] for k in keys}
-    for k in keys:
-        xkey = "steps" if k == "heldout_mse" else "quality_steps"
-        fmt = QUALITY[k][2]
-        for v in variants:
-            mine = [r for r in runs if r["variant"] == v]
-            x = mine[0]["curve"][xkey]
-            ys = np.array([r["curve"][k] for r in mine], dtype=np.float64)        # (seeds, n)
-            color, label = VARIANT_COLORS.get(v, COLORWAY[0]), VARIANT_LABELS.get(v, v)
-            if len(mine) > 1:
-                for r, y in zip(mine, ys):
-                    groups[k].append(len(fig.data))
-                    fig.add_trace(go.Scatter(x=x, y=rounded(y, 5), mode="lines", line=dict(color=color, width=1),
-                                             opacity=0.35, showlegend=False, legendgroup=v, visible=k == keys[0],
-                                             hovertemplate=f"{label}, seed {r['seed']}<br>step %{{x}}: %{{y:{fmt}}}<extra></extra>"))
-            groups[k].append(len(fig.data))
-            fig.add_trace(go.Scatter(x=x, y=rounded(ys.mean(0), 5), mode="lines+markers", legendgroup=v,
-                                     name=label + (f" (mean of {len(mine)} seeds)" if len(mine) > 1 else ""),
-                                     line=dict(color=color, width=3), marker=dict(size=6), visible=k == keys[0],
-                                     hovertemplate=f"{label}<br>step %{{x}}: %{{y:{fmt}}}<extra></extra>"))
-
-    def heading(k):
-        name, lower, _ = QUALITY[k]
-        extra = f"; two real sets score {fd_floor:.2f}" if k == "fd" and fd_floor is not None else ""
-        return (title or "Quality over training, as in the paper's Figure 5") + \
-            f"<br><sup>{name}: {'lower' if lower else 'higher'} is better{extra}</sup>"
-
-    buttons = []
-    for k in keys:
-        vis = [i in groups[k] for i in range(len(fig.data))]
-        buttons.append(dict(label=QUALITY[k][0].split(" (")[0].split(" of")[0], method="update",
-                            args=[{"visible": vis}, {"title.text": heading(k), "yaxis.title.text": AXIS[k],
-                                                     "yaxis.tickformat": ".0%" if k == "accuracy" else ""}]))
-    fig.update_layout(title=heading(keys[0]), xaxis_title="training step", yaxis_title=AXIS[keys[0]],
-                      updatemenus=[dict(type="dropdown", x=1.0, xanchor="right", y=1.12, yanchor="bottom",
-                                        buttons=buttons)],
-                      legend=dict(orientation="h", y=-0.18, yanchor="top", x=0))
-    return style(fig, height=480).update_layout(margin=dict(t=110, b=110))
-
-
-def ablation_summary(runs: Sequence[Mapping], last: int = 100) -> dict:
-    """Per variant: `final_mse` (mean raw training mse of the last `last` steps), `heldout_mse_mean`,
-    `accuracy` and `fd`, each as {"seeds": [one value per seed], "mean": ...}, plus `seeds`."""
-    out = {}
-    for v in dict.fromkeys(r["variant"] for r in runs):
-        mine = [r for r in runs if r["variant"] == v]
-        vals = {"final_mse": [float(np.mean(r["mse"][-last:])) for r in mine]}
-        for k in ("heldout_mse_mean", "accuracy", "fd"):
-            vals[k] = [float(r[k]) for r in mine]
-        out[v] = {k: {"seeds": x, "mean": float(np.mean(x))} for k, x in vals.items()}
-        out[v]["seeds"] = [r["seed"] for r in mine]
-    return out
+    return subtitle(title or "Gate magnitudes over training, per block and branch",
+                    f"{label}; solid: attention gate, dashed: MLP gate")
 
 
 # ----------------------------------------------------------------------------- gradients at a zero start
@@ -292,14 +143,14 @@ def gradient_flow_figure(groups: Sequence[str], steps: Sequence[int], norms, *, 
         z = np.where(n > 0, np.log10(np.where(n > 0, n, 1)), np.nan)
     text = [["0" if v == 0 else f"{v:.1e}" for v in row] for row in n]
     x = [f"step {s}" for s in steps]
-    fig = go.Figure(go.Heatmap(z=[[None if np.isnan(v) else round(float(v), 3) for v in row] for row in z],
-                               x=x, y=list(groups), text=text, texttemplate="%{text}", colorscale="Viridis",
-                               colorbar=dict(title="log10 ‖grad‖", thickness=12), xgap=3, ygap=3,
-                               hovertemplate="%{y}<br>%{x}: ‖grad‖ = %{text}<extra></extra>"))
-    fig.update_layout(title=(title or "Who learns first after a zero start") +
-                      "<br><sup>norm of the gradient of each parameter group; 0: exactly zero</sup>",
+    fig = figure(go.Heatmap(z=[[None if np.isnan(v) else round(float(v), 3) for v in row] for row in z],
+                            x=x, y=list(groups), text=text, texttemplate="%{text}", colorscale="Viridis",
+                            colorbar=dict(title="log10 ‖grad‖", thickness=12), xgap=3, ygap=3,
+                            hovertemplate="%{y}<br>%{x}: ‖grad‖ = %{text}<extra></extra>"))
+    fig.update_layout(title=subtitle(title or "Who learns first after a zero start",
+                                     "norm of the gradient of each parameter group; 0: exactly zero"),
                       yaxis=dict(autorange="reversed"), plot_bgcolor="#f3f4f6")
-    return style(fig, height=120 + 42 * len(groups)).update_layout(margin=dict(t=90, l=260), plot_bgcolor="#f3f4f6")
+    return fig.update_layout(height=120 + 42 * len(groups), margin=dict(t=90, l=260), plot_bgcolor="#f3f4f6")
 
 
 # ----------------------------------------------------------------------------- what each gate does
@@ -332,48 +183,29 @@ def knockout_figure(ratio, timesteps: Sequence[int], *, baseline=None, active: i
     def labels(v):
         return [f"×{x:.3g}" for x in v]
 
-    fig = go.Figure([go.Bar(x=blocks, y=rounded(r[:, b, active], 4), name=f"{br} gates set to 0",
-                            marker_color=BRANCH_COLORS[br], text=labels(r[:, b, active]), textposition="outside",
-                            hovertemplate=f"%{{x}}, {br} off: error ×%{{y:.3f}}<extra></extra>")
-                     for b, br in enumerate(BRANCHES)])
+    fig = figure([go.Bar(x=blocks, y=rounded(r[:, b, active], 4), name=f"{br} gates set to 0",
+                         marker_color=BRANCH_COLORS[br], text=labels(r[:, b, active]), textposition="outside",
+                         hovertemplate=f"%{{x}}, {br} off: error ×%{{y:.3f}}<extra></extra>")
+                  for b, br in enumerate(BRANCHES)])
 
     def heading(k):
         base = f"; the trained model's error there: {float(baseline[k]):.2e}" if baseline is not None else ""
-        return (title or "Switching one branch off: how much worse the noise prediction gets") + \
-            f"<br><sup>t = {timesteps[k]}{base}; 1 = no change (log scale)</sup>"
+        return subtitle(title or "Switching one branch off: how much worse the noise prediction gets",
+                        f"t = {timesteps[k]}{base}; 1 = no change (log scale)")
 
     top = float(np.log10(r.max())) + 0.4
-    buttons = [dict(label=f"t = {t}", method="update",
-                    args=[{"y": [rounded(r[:, 0, k], 4), rounded(r[:, 1, k], 4)],
-                           "text": [labels(r[:, 0, k]), labels(r[:, 1, k])]}, {"title.text": heading(k)}])
+    buttons = [step(f"t = {t}", {"y": [rounded(r[:, 0, k], 4), rounded(r[:, 1, k], 4)],
+                    "text": [labels(r[:, 0, k]), labels(r[:, 1, k])]}, {"title.text": heading(k)})
                for k, t in enumerate(timesteps)]
     fig.update_layout(title=heading(active), barmode="group",
                       yaxis=dict(title="held-out mse, branch off / trained", type="log",
                                  range=[min(0.0, float(np.log10(r.min())) - 0.05), top]),
-                      updatemenus=[dict(type="dropdown", x=1.0, xanchor="right", y=1.12, yanchor="bottom",
-                                        buttons=buttons, active=active)],
+                      updatemenus=[menu(buttons, x=1.0, xanchor="right", y=1.12, yanchor="bottom", active=active)],
                       legend=dict(orientation="h", y=-0.14, yanchor="top", x=0))
-    return style(fig, height=460).update_layout(margin=dict(t=110, b=100))
+    return fig.update_layout(height=460, margin=dict(t=110, b=100))
 
 
 # ----------------------------------------------------------------------------- samples with scaled gates
-
-
-def sample_grid(rows: Sequence[torch.Tensor], *, scale: int = 6, gap: int = 2) -> np.ndarray:
-    """Rows of images (each (N, C, H, W) in [-1, 1]) -> one (rows, cols, 3) uint8 picture, enlarged
-    `scale` times (nearest neighbour), with `gap`-pixel light lines between images."""
-    if not rows:
-        raise ValueError("rows is empty; pass a list of (N, C, H, W) tensors.")
-    N, _, H, W = rows[0].shape
-    if any(r.shape[0] != N or r.shape[-2:] != (H, W) for r in rows):
-        raise ValueError(f"every row must hold {N} images of {H}x{W}, got {[tuple(r.shape) for r in rows]}.")
-    h, w = H * scale, W * scale
-    out = np.full((len(rows) * (h + gap) + gap, N * (w + gap) + gap, 3), 228, dtype=np.uint8)
-    for i, r in enumerate(rows):
-        for j in range(N):
-            img = to_rgb_uint8(r[j]).repeat(scale, axis=0).repeat(scale, axis=1)
-            out[gap + i * (h + gap): gap + i * (h + gap) + h, gap + j * (w + gap): gap + j * (w + gap) + w] = img
-    return out
 
 
 def gate_scale_samples_figure(factors: Sequence[float], rows: Sequence[str], samples: Mapping[float, Sequence[torch.Tensor]],
@@ -400,22 +232,20 @@ def gate_scale_samples_figure(factors: Sequence[float], rows: Sequence[str], sam
 
     def heading(f):
         what = "as trained" if f == 1 else "switched off" if f == 0 else f"multiplied by {f:g}"
-        return (title or "Samples of the trained model with its gates scaled") + \
-            f"<br><sup>gates {what}; each row scales the gates of one choice of blocks, same noise everywhere</sup>"
+        return subtitle(title or "Samples of the trained model with its gates scaled",
+                        f"gates {what}; each row scales the gates of one choice of blocks, same noise everywhere")
 
-    fig = go.Figure(go.Image(source=pics[factors[active]], hoverinfo="skip"))
+    fig = figure(go.Image(source=pics[factors[active]], hoverinfo="skip"))
     fig.update_layout(title=heading(factors[active]),
-                      sliders=[dict(active=active, currentvalue=dict(prefix="gate factor = "), pad=dict(t=30),
-                                    steps=[dict(label=f"{f:g}", method="update",
-                                                args=[{"source": [pics[f]]}, {"title.text": heading(f)}, [0]])
-                                           for f in factors])])
+                      sliders=[slider([step(f"{f:g}", {"source": [pics[f]]}, {"title.text": heading(f)}, [0])
+                                      for f in factors], active=active, prefix="gate factor = ", pad=30)])
     y_mid = [gap + i * (H * scale + gap) + H * scale / 2 for i in range(len(rows))]
     x_mid = [gap + j * (W * scale + gap) + W * scale / 2 for j in range(N)]
     fig.update_yaxes(tickvals=y_mid, ticktext=list(rows), showgrid=False, zeroline=False, range=[pic_h, 0])
     fig.update_xaxes(tickvals=x_mid, ticktext=list(class_names) if class_names else [str(j) for j in range(N)],
                      showgrid=False, zeroline=False, side="top", range=[0, pic_w], title="class label y")
     fig.update_yaxes(scaleanchor="x", constrain="domain")
-    return style(fig, height=int(230 + 1.35 * pic_h)).update_layout(margin=dict(t=130, l=100, b=40))
+    return fig.update_layout(height=int(230 + 1.35 * pic_h), margin=dict(t=130, l=100, b=40))
 
 
 def samples_mpl(rows: Mapping[str, torch.Tensor], *, title: str = "", class_names: Sequence[str] | None = None):
@@ -439,6 +269,5 @@ def samples_mpl(rows: Mapping[str, torch.Tensor], *, title: str = "", class_name
     return frame_axes(fig, [ax], title or None, keep_ticks=True)
 
 
-__all__ = ["gate_opening_figure", "gate_curves_figure", "smooth", "ablation_curves_figure", "ablation_quality_figure",
-           "ablation_summary", "gradient_flow_figure", "knockout_figure", "sample_grid", "gate_scale_samples_figure",
-           "samples_mpl", "QUALITY", "VARIANT_LABELS", "VARIANT_COLORS"]
+__all__ = ["gate_opening_figure", "gate_curves_figure", "gradient_flow_figure", "knockout_figure",
+           "gate_scale_samples_figure", "samples_mpl"]

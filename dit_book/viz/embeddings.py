@@ -11,14 +11,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from . import COLORWAY, FONT, PAPER, style
-from .tokens import rounded
+from ..plotting import COLORWAY, FONT, PAPER, as_numpy, figure, menu, rounded, slider, step, subtitle
 
 COS_COLOR, SIN_COLOR = COLORWAY[0], COLORWAY[1]
-
-
-def _np(x) -> np.ndarray:
-    return x.detach().double().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float64)
 
 
 def _check_rows(name: str, values, n: int) -> None:
@@ -37,27 +32,26 @@ def timestep_vector_figure(t_values: Sequence[float], features: torch.Tensor, *,
     """
     import plotly.graph_objects as go
 
-    f = _np(features)
+    f = as_numpy(features)
     _check_rows("features", f, len(t_values))
     dim = f.shape[1]
     half = dim // 2
     colors = [COS_COLOR] * half + [SIN_COLOR] * (dim - half)
 
     def heading(t):
-        return (title or "The sinusoidal timestep features") + \
-            f"<br><sup>t = {t:g}: features 0..{half - 1} are cos(f_i t) (blue), {half}..{2 * half - 1} are sin(f_i t) (red)</sup>"
+        return subtitle(title or "The sinusoidal timestep features",
+                        f"t = {t:g}: features 0..{half - 1} are cos(f_i t) (blue), {half}..{2 * half - 1} are sin(f_i t) (red)")
 
-    fig = go.Figure(go.Bar(x=np.arange(dim), y=rounded(f[active], 3), marker_color=colors, marker_line_width=0,
-                           hovertemplate="feature %{x}: %{y:.3f}<extra></extra>"))
-    steps = [dict(label=f"{t:g}", method="update", args=[{"y": [rounded(f[i], 3)]}, {"title.text": heading(t)}, [0]])
+    fig = figure(go.Bar(x=np.arange(dim), y=rounded(f[active], 3), marker_color=colors, marker_line_width=0,
+                        hovertemplate="feature %{x}: %{y:.3f}<extra></extra>"))
+    steps = [step(f"{t:g}", {"y": [rounded(f[i], 3)]}, {"title.text": heading(t)}, [0])
              for i, t in enumerate(t_values)]
     fig.update_layout(title=heading(t_values[active]), bargap=0,
-                      sliders=[dict(active=active, currentvalue=dict(prefix="timestep t = "), pad=dict(t=40),
-                                    steps=steps)],
+                      sliders=[slider(steps, active=active, prefix="timestep t = ", pad=40)],
                       xaxis=dict(title="feature index (cos half, then sin half)", range=[-0.5, dim - 0.5]),
                       yaxis=dict(title="value", range=[-1.08, 1.08]))
     fig.add_vline(x=half - 0.5, line=dict(color="#1f2933", width=1.5, dash="dash"))
-    return style(fig, height=440).update_layout(margin=dict(t=90))
+    return fig.update_layout(height=440, margin=dict(t=90))
 
 
 # ----------------------------------------------------------------------------- features over t
@@ -75,7 +69,7 @@ def timestep_curves_figure(t: torch.Tensor, features: Mapping[str, torch.Tensor]
 
     if not features:
         raise ValueError("features is empty; pass {label: (N, dim) table}.")
-    tt = _np(t)
+    tt = as_numpy(t)
     names = list(features)
     for name in names:
         _check_rows(f"features[{name!r}]", features[name], len(tt))
@@ -87,23 +81,22 @@ def timestep_curves_figure(t: torch.Tensor, features: Mapping[str, torch.Tensor]
     head = title or "Feature columns over t"
 
     def heading(name):
-        return f"{head}<br><sup>{prefix}{name}{': ' + notes[name] if name in notes else ''}</sup>"
+        return subtitle(head, f"{prefix}{name}{': ' + notes[name] if name in notes else ''}")
 
-    fig = go.Figure()
+    fig = figure()
     for n, (j, lab) in enumerate(zip(columns, labels)):
-        fig.add_trace(go.Scatter(x=rounded(tt, 3), y=rounded(_np(features[names[active]])[:, j], 3), mode="lines",
+        fig.add_trace(go.Scatter(x=rounded(tt, 3), y=rounded(as_numpy(features[names[active]])[:, j], 3), mode="lines",
                                  name=lab, line=dict(width=1.6, color=COLORWAY[n % len(COLORWAY)]),
                                  hovertemplate=f"{lab}<br>t = %{{x}}: %{{y:.3f}}<extra></extra>"))
     k = list(range(len(columns)))
-    steps = [dict(label=name, method="update",
-                  args=[{"y": [rounded(_np(features[name])[:, j], 3) for j in columns]},
-                        {"title.text": heading(name)}, k])
+    steps = [step(name, {"y": [rounded(as_numpy(features[name])[:, j], 3) for j in columns]}, {"title.text": heading(name)},
+                  k)
              for name in names]
     fig.update_layout(title=heading(names[active]),
-                      sliders=[dict(active=active, currentvalue=dict(prefix=prefix), pad=dict(t=50), steps=steps)],
+                      sliders=[slider(steps, active=active, prefix=prefix, pad=50)],
                       xaxis_title="timestep t", yaxis=dict(title="value", range=[-1.1, 1.1]),
                       legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, xanchor="left"))
-    return style(fig, height=520).update_layout(margin=dict(t=130))
+    return fig.update_layout(height=520, margin=dict(t=130))
 
 
 # ----------------------------------------------------------------------------- similarity over t
@@ -123,46 +116,44 @@ def similarity_matrix_figure(t: torch.Tensor, matrices: Mapping[str, torch.Tenso
 
     if not matrices:
         raise ValueError("matrices is empty; pass {label: (N, N) matrix}.")
-    tt = rounded(_np(t), 3)
+    tt = rounded(as_numpy(t), 3)
     names = list(matrices)
     for name in names:
         m = matrices[name]
         if tuple(m.shape) != (len(tt), len(tt)):
             raise ValueError(f"matrices[{name!r}] has shape {tuple(m.shape)} but t has {len(tt)} entries; "
                              f"it must be ({len(tt)}, {len(tt)}).")
-    lo = min(float(_np(m).min()) for m in matrices.values()) if zmin is None else zmin
-    fig = go.Figure()
+    lo = min(float(as_numpy(m).min()) for m in matrices.values()) if zmin is None else zmin
+    fig = figure()
     for i, name in enumerate(names):
-        fig.add_trace(go.Heatmap(z=rounded(_np(matrices[name]), 3), x=tt, y=tt, zmin=lo, zmax=1, colorscale="Viridis",
+        fig.add_trace(go.Heatmap(z=rounded(as_numpy(matrices[name]), 3), x=tt, y=tt, zmin=lo, zmax=1, colorscale="Viridis",
                                  visible=i == 0, name=name, colorbar=dict(title="cos", thickness=12),
                                  hovertemplate="t = %{y}, t' = %{x}<br>cos similarity %{z:.3f}<extra></extra>"))
     head = title or "Cosine similarity of the timestep embeddings of t and t'"
-    buttons = [dict(label=name, method="update",
-                    args=[{"visible": [j == i for j in range(len(names))]}, {"title.text": f"{head}<br><sup>{name}</sup>"}])
+    buttons = [step(name, {"visible": [j == i for j in range(len(names))]}, {"title.text": subtitle(head, name)})
                for i, name in enumerate(names)]
-    fig.update_layout(title=f"{head}<br><sup>{names[0]}</sup>",
-                      updatemenus=[dict(type="dropdown", buttons=buttons, x=0.0, xanchor="left", y=1.01,
-                                        yanchor="bottom")],
+    fig.update_layout(title=subtitle(head, names[0]),
+                      updatemenus=[menu(buttons, x=0.0, xanchor="left", y=1.01, yanchor="bottom")],
                       xaxis=dict(title="t'", constrain="domain"),
                       yaxis=dict(title="t", scaleanchor="x", autorange="reversed", constrain="domain"))
-    return style(fig, height=680).update_layout(margin=dict(t=140))
+    return fig.update_layout(height=680, margin=dict(t=140))
 
 
 def similarity_profile_figure(delta: torch.Tensor, curves: Mapping[str, torch.Tensor], *, title: str | None = None):
     """Line plot of similarity versus the gap Δ = t' - t, one line per entry of `curves`."""
     import plotly.graph_objects as go
 
-    d = rounded(_np(delta), 3)
-    fig = go.Figure()
+    d = rounded(as_numpy(delta), 3)
+    fig = figure()
     for n, (name, y) in enumerate(curves.items()):
         dash = "solid" if n == 0 else "dot"
-        fig.add_trace(go.Scatter(x=d, y=rounded(_np(y), 4), mode="lines", name=name,
+        fig.add_trace(go.Scatter(x=d, y=rounded(as_numpy(y), 4), mode="lines", name=name,
                                  line=dict(width=2.5 if n == 0 else 2, dash=dash, color=COLORWAY[n % len(COLORWAY)]),
                                  hovertemplate=f"{name}<br>Δ = %{{x}}: %{{y:.4f}}<extra></extra>"))
     fig.update_layout(title=title or "Similarity versus the gap between two timesteps",
                       xaxis=dict(title="gap Δ = t' - t (steps)", type="log"), yaxis_title="cos similarity",
                       legend=dict(orientation="h", y=-0.2, yanchor="top", x=0, xanchor="left"))
-    return style(fig, height=520).update_layout(margin=dict(t=70))
+    return fig.update_layout(height=520, margin=dict(t=70))
 
 
 # ----------------------------------------------------------------------------- label dropout
@@ -187,7 +178,7 @@ def label_dropout_figure(dropped: Mapping[int, torch.Tensor], prob: float, *, ac
     active = len(sizes) // 2 if active is None else active
 
     def data(B):
-        counts = _np(dropped[B]).astype(int)
+        counts = as_numpy(dropped[B]).astype(int)
         n = len(counts)
         lo = max(0, int(B * prob - 5 * math.sqrt(B * prob * (1 - prob))) - 1)
         hi = min(B, int(B * prob + 5 * math.sqrt(B * prob * (1 - prob))) + 2)
@@ -198,11 +189,11 @@ def label_dropout_figure(dropped: Mapping[int, torch.Tensor], prob: float, *, ac
 
     def heading(B):
         k, _, _, frac, n = data(B)
-        return (title or "Label dropout: how many labels of a batch become the null class") + \
-            f"<br><sup>B = {B}: {n} batches, measured mean fraction {frac:.4f} (expected {prob:g})</sup>"
+        return subtitle(title or "Label dropout: how many labels of a batch become the null class",
+                        f"B = {B}: {n} batches, measured mean fraction {frac:.4f} (expected {prob:g})")
 
     k, m, pmf, _, _ = data(sizes[active])
-    fig = go.Figure([
+    fig = figure([
         go.Bar(x=k.tolist(), y=rounded(m, 5), name="measured (token_drop)", marker_color=COLORWAY[0], opacity=0.75,
                hovertemplate="%{x} dropped: %{y:.4f} of the batches<extra></extra>"),
         go.Scatter(x=k.tolist(), y=rounded(pmf, 5), name=f"Binomial(B, {prob:g})", mode="lines+markers",
@@ -212,15 +203,13 @@ def label_dropout_figure(dropped: Mapping[int, torch.Tensor], prob: float, *, ac
     steps = []
     for B in sizes:
         k, m, pmf, _, _ = data(B)
-        steps.append(dict(label=str(B), method="update",
-                          args=[{"x": [k.tolist(), k.tolist()], "y": [rounded(m, 5), rounded(pmf, 5)]},
-                                {"title.text": heading(B)}, [0, 1]]))
+        steps.append(step(str(B), {"x": [k.tolist(), k.tolist()], "y": [rounded(m, 5), rounded(pmf, 5)]},
+                          {"title.text": heading(B)}, [0, 1]))
     fig.update_layout(title=heading(sizes[active]), bargap=0.05,
-                      sliders=[dict(active=active, currentvalue=dict(prefix="batch size B = "), pad=dict(t=50),
-                                    steps=steps)],
+                      sliders=[slider(steps, active=active, prefix="batch size B = ", pad=50)],
                       xaxis_title="labels replaced by the null class in one batch", yaxis_title="share of batches",
                       legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"))
-    return style(fig, height=460).update_layout(margin=dict(t=110))
+    return fig.update_layout(height=460, margin=dict(t=110))
 
 
 # ----------------------------------------------------------------------------- the conditioning vector
@@ -234,26 +223,25 @@ def conditioning_figure(t_values: Sequence[float], class_names: Sequence[str], c
     """
     import plotly.graph_objects as go
 
-    cc = _np(c)
+    cc = as_numpy(c)
     if cc.ndim != 3 or cc.shape[:2] != (len(t_values), len(class_names)):
         raise ValueError(f"c must have shape (n_t, K, D) = ({len(t_values)}, {len(class_names)}, D), "
                          f"got {tuple(cc.shape)}.")
     zmax = float(np.abs(cc).max())
 
     def heading(t):
-        return (title or "The conditioning vector c = t_emb(t) + y_emb(y) that every block sees") + \
-            f"<br><sup>t = {t:g}; one row per label y, D = {cc.shape[2]} features</sup>"
+        return subtitle(title or "The conditioning vector c = t_emb(t) + y_emb(y) that every block sees",
+                        f"t = {t:g}; one row per label y, D = {cc.shape[2]} features")
 
-    fig = go.Figure(go.Heatmap(z=rounded(cc[active], 4), y=list(class_names), colorscale="RdBu_r",
-                               zmin=-zmax, zmax=zmax, colorbar=dict(title="value", thickness=12),
-                               hovertemplate="label %{y}<br>feature %{x}: %{z:.4f}<extra></extra>"))
-    steps = [dict(label=f"{t:g}", method="update", args=[{"z": [rounded(cc[i], 4)]}, {"title.text": heading(t)}, [0]])
+    fig = figure(go.Heatmap(z=rounded(cc[active], 4), y=list(class_names), colorscale="RdBu_r",
+                            zmin=-zmax, zmax=zmax, colorbar=dict(title="value", thickness=12),
+                            hovertemplate="label %{y}<br>feature %{x}: %{z:.4f}<extra></extra>"))
+    steps = [step(f"{t:g}", {"z": [rounded(cc[i], 4)]}, {"title.text": heading(t)}, [0])
              for i, t in enumerate(t_values)]
     fig.update_layout(title=heading(t_values[active]),
-                      sliders=[dict(active=active, currentvalue=dict(prefix="timestep t = "), pad=dict(t=40),
-                                    steps=steps)],
+                      sliders=[slider(steps, active=active, prefix="timestep t = ", pad=40)],
                       xaxis_title="feature (0 .. D-1)", yaxis=dict(title="label y", autorange="reversed", type="category"))
-    return style(fig, height=460).update_layout(margin=dict(t=90))
+    return fig.update_layout(height=460, margin=dict(t=90))
 
 
 def conditioning_mpl(t_emb: torch.Tensor, y_emb: torch.Tensor, *, t_label: str = "", y_label: str = ""):
@@ -261,7 +249,7 @@ def conditioning_mpl(t_emb: torch.Tensor, y_emb: torch.Tensor, *, t_label: str =
     rows of bars sharing one scale. Returns a `matplotlib.figure.Figure` (no pyplot state)."""
     from matplotlib.figure import Figure
 
-    te, ye = _np(t_emb).reshape(-1), _np(y_emb).reshape(-1)
+    te, ye = as_numpy(t_emb).reshape(-1), as_numpy(y_emb).reshape(-1)
     if te.shape != ye.shape:
         raise ValueError(f"t_emb and y_emb must have the same size D, got {te.shape[0]} and {ye.shape[0]}.")
     c = te + ye

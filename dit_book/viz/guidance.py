@@ -12,8 +12,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from . import COLORWAY, FONT, PAPER, frame_axes, style
-from .tokens import png_data_uri, rounded, to_rgb_uint8
+from ..plotting import (COLORWAY, FONT, PAPER, figure, frame_axes, png_data_uri, rounded, slider, step, subplots,
+                        subtitle, to_rgb_uint8)
 
 WRONG_RGB = (220, 38, 38)          # COLORWAY[1]: a frame around a sample the judge labels otherwise
 BACKGROUND_RGB = (228, 231, 235)   # the style's grid colour, between images
@@ -84,21 +84,19 @@ def guidance_sweep_figure(scales: Sequence[float], grids: Mapping[float, torch.T
         what = ("the unconditional model (the labels are ignored)" if s == 0 else
                 "the conditional model, no guidance" if s == 1 else f"guidance scale {s:g}")
         line = f"s = {s:g}: {what}" + (f"; {notes[s]}" if notes and s in notes else "")
-        return (title or "The same noise, sampled at each guidance scale") + f"<br><sup>{line}</sup>"
+        return subtitle(title or "The same noise, sampled at each guidance scale", f"{line}")
 
-    fig = go.Figure(go.Image(source=pics[scales[active]], hoverinfo="skip"))
+    fig = figure(go.Image(source=pics[scales[active]], hoverinfo="skip"))
     fig.update_layout(title=heading(scales[active]),
-                      sliders=[dict(active=active, currentvalue=dict(prefix="guidance scale s = "), pad=dict(t=30),
-                                    steps=[dict(label=f"{s:g}", method="update",
-                                                args=[{"source": [pics[s]]}, {"title.text": heading(s)}, [0]])
-                                           for s in scales])])
+                      sliders=[slider([step(f"{s:g}", {"source": [pics[s]]}, {"title.text": heading(s)}, [0])
+                                      for s in scales], active=active, prefix="guidance scale s = ", pad=30)])
     fig.update_xaxes(tickvals=[n * cell_w + cell_w / 2 for n in range(N)],
                      ticktext=list(class_names) if class_names else [str(n) for n in range(N)],
                      showgrid=False, zeroline=False, side="top", range=[0, N * cell_w], title="class label y")
     fig.update_yaxes(tickvals=[r * cell_h + cell_h / 2 for r in range(R)],
                      ticktext=[f"noise {r + 1}" for r in range(R)], showgrid=False, zeroline=False,
                      range=[R * cell_h, 0], scaleanchor="x", constrain="domain")
-    return style(fig, height=int(280 + 1.3 * R * cell_h)).update_layout(margin=dict(t=165, l=80, b=40))
+    return fig.update_layout(height=int(280 + 1.3 * R * cell_h), margin=dict(t=165, l=80, b=40))
 
 
 def _line(fig, x, y, name, color, row, col, *, dash=None, mode="lines+markers", hover="%{y:.3f}", showlegend=True):
@@ -122,8 +120,6 @@ def tradeoff_figure(live: Mapping[str, Sequence[float]], benchmark: Mapping[str,
     `paper` maps a scale to its FID. The dashed lines are the references: the judge's accuracy on
     real test digits, the within-class distance of real digits and each FD's real-vs-real floor.
     """
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
     for name, data, keys in (("live", live, ("scale", "accuracy", "distance", "fd")),
                              ("benchmark", benchmark, ("scale", "accuracy", "fd"))):
@@ -132,9 +128,9 @@ def tradeoff_figure(live: Mapping[str, Sequence[float]], benchmark: Mapping[str,
             raise ValueError(f"{name} is missing {missing}; it needs the keys {list(keys)}.")
         if any(len(data[k]) != len(data["scale"]) for k in keys):
             raise ValueError(f"every list of {name} needs one value per scale ({len(data['scale'])}).")
-    fig = make_subplots(rows=2, cols=2, horizontal_spacing=0.12, vertical_spacing=0.2,
-                        subplot_titles=["(a) fidelity: judge accuracy ↑", "(b) diversity: distance in a class ↑",
-                                        "(c) FD of judge features ↓", "(d) paper: DiT-XL/2 FID-50K ↓"])
+    fig = subplots(rows=2, cols=2, horizontal_spacing=0.12, vertical_spacing=0.2,
+                   subplot_titles=["(a) fidelity: judge accuracy ↑", "(b) diversity: distance in a class ↑",
+                                   "(c) FD of judge features ↓", "(d) paper: DiT-XL/2 FID-50K ↓"])
     c_live, c_bench, c_ref, c_paper = COLORWAY[0], COLORWAY[2], "#6b7280", COLORWAY[1]
     xs = list(live["scale"]) + list(benchmark["scale"]) + list(paper)
     span = [min(xs) - 0.3, max(xs) + 0.3]
@@ -165,7 +161,7 @@ def tradeoff_figure(live: Mapping[str, Sequence[float]], benchmark: Mapping[str,
     fig.update_yaxes(title="FID", rangemode="tozero", row=2, col=2)
     fig.update_layout(title=title or "Guidance trades diversity for fidelity",
                       legend=dict(orientation="h", y=-0.14, x=0))
-    return style(fig, height=680)
+    return fig.update_layout(height=680)
 
 
 def channel_quirk_figure(scales: Sequence[float], eps_uncond: torch.Tensor, eps_cond: torch.Tensor,
@@ -177,7 +173,6 @@ def channel_quirk_figure(scales: Sequence[float], eps_uncond: torch.Tensor, eps_
     `eps_uncond`, `eps_cond`: (C, H, W); `guided`: scale -> {"all": (C, H, W), "official": (C, H, W)}.
     """
     import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
     scales = list(scales)
     if eps_uncond.ndim != 3 or eps_uncond.shape != eps_cond.shape:
@@ -190,8 +185,8 @@ def channel_quirk_figure(scales: Sequence[float], eps_uncond: torch.Tensor, eps_
     C = eps_uncond.shape[0]
     top = max(float(eps_uncond.abs().max()), float(eps_cond.abs().max()),
               *(float(g[k].abs().max()) for g in guided.values() for k in g)) or 1.0
-    fig = make_subplots(rows=4, cols=C, horizontal_spacing=0.03, vertical_spacing=0.06,
-                        column_titles=[f"channel {c}" for c in range(C)])
+    fig = subplots(rows=4, cols=C, horizontal_spacing=0.03, vertical_spacing=0.06,
+                   column_titles=[f"channel {c}" for c in range(C)])
     for r, text in enumerate(QUIRK_ROWS):           # row labels: horizontal, right-aligned in the left margin
         lo, hi = fig.get_subplot(r + 1, 1).yaxis.domain
         fig.add_annotation(text=text, x=0, y=(lo + hi) / 2, xref="paper", yref="paper", xanchor="right",
@@ -212,21 +207,19 @@ def channel_quirk_figure(scales: Sequence[float], eps_uncond: torch.Tensor, eps_
     moving = list(range(2 * C, 4 * C))                                     # the traces of rows 3 and 4
 
     def heading(s):
-        return (title or "Which channels get guided") + \
-            f"<br><sup>s = {s:g}; official: channels 0-2 are guided, channel {C - 1} stays ε(x, y)</sup>"
+        return subtitle(title or "Which channels get guided",
+                        f"s = {s:g}; official: channels 0-2 are guided, channel {C - 1} stays ε(x, y)")
 
     def zs(s):
         return [rounded(guided[s][key][c], 3) for key in ("all", "official") for c in range(C)]
 
     fig.update_layout(title=heading(scales[active]),
-                      sliders=[dict(active=active, currentvalue=dict(prefix="guidance scale s = "), pad=dict(t=20),
-                                    steps=[dict(label=f"{s:g}", method="update",
-                                                args=[{"z": zs(s)}, {"title.text": heading(s)}, moving])
-                                           for s in scales])])
+                      sliders=[slider([step(f"{s:g}", {"z": zs(s)}, {"title.text": heading(s)}, moving)
+                                      for s in scales], active=active, prefix="guidance scale s = ", pad=20)])
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed")
     fig.for_each_annotation(lambda a: a.update(font=dict(size=11)))
-    return style(fig, height=720).update_layout(margin=dict(t=110, l=130, r=90, b=40))
+    return fig.update_layout(height=720, margin=dict(t=110, l=130, r=90, b=40))
 
 
 def guidance_mpl(rows: Mapping[str, torch.Tensor], *, wrong: Mapping[str, np.ndarray] | None = None,

@@ -1,5 +1,6 @@
 """Figures for chapter 9, sampling: the trajectory of x_t and of the predicted x_0 over the steps,
-the variances of a respaced chain, and sample quality against the number of steps.
+and the variances of a respaced chain (sample quality against the number of steps is
+`viz.quality`).
 
 Pure functions: tensors and recorded numbers in, figures out (nothing here samples). Plotly
 figures are for the site (sliders and dropdowns over precomputed data, no kernel needed);
@@ -12,9 +13,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from . import COLORWAY, FONT, PAPER, style
-from .conditioning import sample_grid
-from .tokens import png_data_uri, rounded
+from ..plotting import (COLORWAY, FONT, PAPER, figure, menu, png_data_uri, rounded, sample_grid, slider, step, subplots,
+                        subtitle)
 
 SCALE, GAP = 6, 2          # image enlargement and gap (pixels) in the sample grids
 FIT_WIDTH = 650            # about the width of a figure on a book page (pixels)
@@ -23,17 +23,8 @@ METHOD_COLORS = {"DDPM": COLORWAY[1], "DDIM": COLORWAY[0]}
 
 def grid_uri(rows: Sequence[torch.Tensor]) -> str:
     """Rows of (N, C, H, W) images in [-1, 1] -> one PNG data URI, grayscale when C = 1 (a third of the size)."""
-    import base64
-    import io
-
-    from PIL import Image
-
     rgb = sample_grid(list(rows), scale=SCALE, gap=GAP)                         # (h, w, 3) uint8
-    if rows[0].shape[1] != 1:
-        return png_data_uri(rgb)
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb[..., 0]), mode="L").save(buf, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return png_data_uri(rgb if rows[0].shape[1] != 1 else rgb[..., 0])
 
 
 def _color(name: str, k: int) -> str:
@@ -82,7 +73,6 @@ def trajectory_figure(trajectories: Mapping[str, object], *, class_names: Sequen
     abar_t, to name the noise level sqrt(1 - abar_t) of every frame in the title.
     """
     import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
     if not trajectories:
         raise ValueError("trajectories is empty; pass {name: Trajectory}.")
@@ -109,8 +99,8 @@ def trajectory_figure(trajectories: Mapping[str, object], *, class_names: Sequen
     pics = [picture(k) for k in range(S + 1)]
     dist = {n: settle_distance(trajectories[n]) for n in names}
     steps_axis = list(range(S + 1))
-    fig = make_subplots(rows=2, cols=1, row_heights=[0.56, 0.44], vertical_spacing=0.14,
-                        subplot_titles=["", "how far the predicted x_0 still is from the final sample"])
+    fig = subplots(rows=2, cols=1, row_heights=[0.56, 0.44], vertical_spacing=0.14,
+                   subplot_titles=["", "how far the predicted x_0 still is from the final sample"])
     fig.add_trace(go.Image(source=pics[active], hoverinfo="skip"), row=1, col=1)
     for i, n in enumerate(names):
         fig.add_trace(go.Scatter(x=steps_axis, y=rounded(dist[n], 4), mode="lines+markers", name=n,
@@ -128,8 +118,8 @@ def trajectory_figure(trajectories: Mapping[str, object], *, class_names: Sequen
         return f"state at t = {t}{noise}"
 
     def heading(k: int) -> str:
-        return (title or "The sampling trajectory: x_t and the predicted x_0") + \
-            f"<br><sup>after {k} of {S} steps: {t_label(k)}</sup>"
+        return subtitle(title or "The sampling trajectory: x_t and the predicted x_0",
+                        f"after {k} of {S} steps: {t_label(k)}")
 
     def line(k: int) -> dict:
         return {"shapes[0].x0": k, "shapes[0].x1": k}
@@ -138,10 +128,8 @@ def trajectory_figure(trajectories: Mapping[str, object], *, class_names: Sequen
                   line=dict(color=FONT["color"], width=1.5, dash="dot"))
     fig.update_layout(
         title=heading(active),
-        sliders=[dict(active=active, currentvalue=dict(prefix="steps taken: "), pad=dict(t=40),
-                      steps=[dict(label=str(k), method="update",
-                                  args=[{"source": [pics[k]]}, {"title.text": heading(k), **line(k)}, [0]])
-                             for k in range(S + 1)])],
+        sliders=[slider([step(str(k), {"source": [pics[k]]}, {"title.text": heading(k), **line(k)}, [0])
+                        for k in range(S + 1)], active=active, prefix="steps taken: ", pad=40)],
         legend=dict(orientation="h", x=0.99, xanchor="right", y=0.36, yanchor="top",
                     bgcolor="rgba(255,255,255,0.8)"))
     pic_h = len(row_names) * (H * SCALE + GAP) + GAP
@@ -154,7 +142,7 @@ def trajectory_figure(trajectories: Mapping[str, object], *, class_names: Sequen
                      scaleanchor="x", constrain="domain", row=1, col=1)
     fig.update_xaxes(title_text="sampling steps taken", range=[-0.5, S + 0.5], row=2, col=1)
     fig.update_yaxes(title_text="RMS distance", rangemode="tozero", row=2, col=1)
-    return style(fig, height=640).update_layout(margin=dict(t=100, l=110, b=50))
+    return fig.update_layout(height=640, margin=dict(t=100, l=110, b=50))
 
 
 # ----------------------------------------------------------------------------- respacing
@@ -178,7 +166,7 @@ def respacing_figure(spacings: Mapping[str, Mapping[str, object]], original_beta
         raise ValueError("spacings is empty; pass {name: {timesteps, betas, posterior_variance, learned}}.")
     names = list(spacings)
     original = np.asarray(original_betas, dtype=np.float64)
-    fig, groups = go.Figure(), []
+    fig, groups = figure(), []
     for j, name in enumerate(names):
         s = spacings[name]
         ts = np.asarray(s["timesteps"], dtype=np.int64)
@@ -220,125 +208,19 @@ def respacing_figure(spacings: Mapping[str, Mapping[str, object]], original_beta
 
     def heading(j):
         S = len(spacings[names[j]]["timesteps"])
-        return (title or "The variance of one reverse step, after respacing") + \
-            f"<br><sup>timestep_respacing = \"{names[j]}\": {S} kept steps; log scale</sup>"
+        return subtitle(title or "The variance of one reverse step, after respacing",
+                        f"timestep_respacing = \"{names[j]}\": {S} kept steps; log scale")
 
     buttons = []
     for j, name in enumerate(names):
         vis = [i in groups[j] for i in range(len(fig.data))]
-        buttons.append(dict(label=f"\"{name}\"", method="update", args=[{"visible": vis}, {"title.text": heading(j)}]))
+        buttons.append(step(f"\"{name}\"", {"visible": vis}, {"title.text": heading(j)}))
     fig.update_layout(title=heading(active),
                       xaxis=dict(title="t (array index)", range=[-20, 1020]),
                       yaxis=dict(title="variance of one reverse step", type="log", exponentformat="power"),
-                      updatemenus=[dict(type="dropdown", x=1.0, xanchor="right", y=1.12, yanchor="bottom",
-                                        buttons=buttons, active=active)],
+                      updatemenus=[menu(buttons, x=1.0, xanchor="right", y=1.12, yanchor="bottom", active=active)],
                       legend=dict(orientation="h", y=-0.2, yanchor="top", x=0))
-    return style(fig, height=520).update_layout(margin=dict(t=110, b=130))
-
-
-# ----------------------------------------------------------------------------- quality against steps
-
-
-QUALITY_VIEWS = {  # key -> (axis title, lower is better, hover format)
-    "accuracy": ("judge accuracy", False, ".1%"),
-    "fd": ("FD of judge features", True, ".2f"),
-    "ms_per_sample": ("milliseconds per sample", True, ".1f"),
-}
-
-
-def quality_figure(benchmark: Sequence[Mapping], live: Sequence[Mapping] = (), *, fd_floor: float | None = None,
-                   accuracy_ceiling: float | None = None, title: str | None = None):
-    """Sample quality and cost against the number of sampling steps (log x), with a dropdown over
-    judge accuracy, FD and milliseconds per sample.
-
-    `benchmark` and `live`: rows with `method` ("ddim"/"ddpm"), `steps`, `accuracy`,
-    `ms_per_sample` and (benchmark only) `fd`; benchmark points are filled, live ones hollow.
-    `fd_floor`: the real-vs-real FD at the benchmark's size; `accuracy_ceiling`: the judge's
-    accuracy on real test images. Both are drawn as dotted lines on their view.
-    """
-    import plotly.graph_objects as go
-
-    if not benchmark:
-        raise ValueError("benchmark is empty; pass the rows of the quality benchmark.")
-    keys = list(QUALITY_VIEWS)
-    fig, groups = go.Figure(), {k: [] for k in keys}
-    sources = [("benchmark", benchmark, "circle", 11), ("this kernel", live, "circle-open", 13)]
-    for k in keys:
-        label, _, fmt = QUALITY_VIEWS[k]
-        for src, rows, symbol, size in sources:
-            for method in ("ddim", "ddpm"):
-                mine = sorted((r for r in rows if r["method"] == method and k in r), key=lambda r: r["steps"])
-                if not mine:
-                    continue
-                name = f"{method.upper()} ({src})"
-                ns = [f", n = {r['n']}" if "n" in r else "" for r in mine]
-                groups[k].append(len(fig.data))
-                fig.add_trace(go.Scatter(
-                    x=[r["steps"] for r in mine], y=[round(float(r[k]), 5) for r in mine],
-                    mode="lines+markers" if len(mine) > 1 else "markers", name=name, visible=k == keys[0],
-                    line=dict(color=METHOD_COLORS[method.upper()], width=2, dash="solid" if src == "benchmark" else "dot"),
-                    marker=dict(symbol=symbol, size=size, color=METHOD_COLORS[method.upper()], line=dict(width=2)),
-                    customdata=ns,
-                    hovertemplate=f"{name}, %{{x}} steps%{{customdata}}<br>{label}: %{{y:{fmt}}}<extra></extra>"))
-        ref = {"fd": (fd_floor, "two sets of real digits"), "accuracy": (accuracy_ceiling, "real test digits")}.get(k)
-        if ref and ref[0] is not None:
-            groups[k].append(len(fig.data))
-            fig.add_trace(go.Scatter(x=[8, 320], y=[ref[0], ref[0]], mode="lines", name=ref[1], visible=k == keys[0],
-                                     line=dict(color=COLORWAY[7], width=1.5, dash="dot"),
-                                     hovertemplate=f"{ref[1]}: %{{y:{fmt}}}<extra></extra>"))
-
-    def heading(k):
-        label, lower, _ = QUALITY_VIEWS[k]
-        note = "; the FD needs the benchmark's larger sample" if k == "fd" else ""
-        return (title or "Sample quality and cost against the number of steps") + \
-            f"<br><sup>{label}: {'lower' if lower else 'higher'} is better{note}</sup>"
-
-    buttons = []
-    for k in keys:
-        vis = [i in groups[k] for i in range(len(fig.data))]
-        buttons.append(dict(label=QUALITY_VIEWS[k][0], method="update",
-                            args=[{"visible": vis}, {"title.text": heading(k), "yaxis.title.text": QUALITY_VIEWS[k][0],
-                                                     "yaxis.type": "log" if k == "ms_per_sample" else "linear",
-                                                     "yaxis.tickformat": ".1%" if k == "accuracy" else ""}]))
-    fig.update_layout(title=heading(keys[0]),
-                      xaxis=dict(title="sampling steps (log scale)", type="log", tickvals=[10, 25, 50, 100, 250],
-                                 range=[np.log10(7), np.log10(400)]),
-                      yaxis=dict(title=QUALITY_VIEWS[keys[0]][0], tickformat=".1%"),
-                      updatemenus=[dict(type="dropdown", x=1.0, xanchor="right", y=1.12, yanchor="bottom",
-                                        buttons=buttons)],
-                      legend=dict(orientation="h", y=-0.2, yanchor="top", x=0))
-    return style(fig, height=480).update_layout(margin=dict(t=110, b=120))
-
-
-def samples_figure(grids: Mapping[str, torch.Tensor], *, class_names: Sequence[str] | None = None,
-                   title: str | None = None):
-    """Samples of several sampler settings side by side: one row per setting (name -> (N, C, H, W)
-    images in [-1, 1], the same N for all), column j the j-th sample of every setting (e.g. the
-    same label and the same starting noise)."""
-    import plotly.graph_objects as go
-
-    if not grids:
-        raise ValueError("grids is empty; pass {setting: (N, C, H, W) images}.")
-    names = list(grids)
-    shapes = {tuple(g.shape) for g in grids.values()}
-    if len(shapes) != 1:
-        raise ValueError(f"every setting needs images of the same shape, got {sorted(shapes)}.")
-    N, _, H, W = grids[names[0]].shape
-    if class_names is not None and len(class_names) != N:
-        raise ValueError(f"class_names has {len(class_names)} entries for {N} images per setting.")
-    fig = go.Figure(go.Image(source=grid_uri([grids[n] for n in names]), hoverinfo="skip"))
-    pic_h = len(names) * (H * SCALE + GAP) + GAP
-    pic_w = N * (W * SCALE + GAP) + GAP
-    y_mid = [GAP + i * (H * SCALE + GAP) + H * SCALE / 2 for i in range(len(names))]
-    x_mid = [GAP + j * (W * SCALE + GAP) + W * SCALE / 2 for j in range(N)]
-    fig.update_layout(title=(title or "What the settings draw") +
-                      "<br><sup>one row per setting; each column: the same label and the same starting noise</sup>")
-    fig.update_xaxes(tickvals=x_mid, ticktext=list(class_names) if class_names else [str(j) for j in range(N)],
-                     showgrid=False, zeroline=False, side="top", range=[0, pic_w])
-    fig.update_yaxes(tickvals=y_mid, ticktext=names, showgrid=False, zeroline=False, range=[pic_h, 0],
-                     scaleanchor="x", constrain="domain")
-    scale = min(1.25, (FIT_WIDTH - 160) / pic_w)       # the picture's scale in a page-wide figure
-    return style(fig, height=int(150 + scale * pic_h)).update_layout(margin=dict(t=110, l=140, r=20, b=20))
+    return fig.update_layout(height=520, margin=dict(t=110, b=130))
 
 
 # ----------------------------------------------------------------------------- the live widget's picture
@@ -393,5 +275,5 @@ def sampler_mpl(samples: torch.Tensor, trajectory, *, frames: Sequence[int] | No
     return fig
 
 
-__all__ = ["grid_uri", "frame_views", "settle_distance", "trajectory_figure", "respacing_figure", "quality_figure",
-           "samples_figure", "pick_frames", "sampler_mpl", "QUALITY_VIEWS", "METHOD_COLORS"]
+__all__ = ["grid_uri", "frame_views", "settle_distance", "trajectory_figure", "respacing_figure", "pick_frames",
+           "sampler_mpl", "METHOD_COLORS"]

@@ -1,5 +1,5 @@
-"""Figures for chapter 1, images as tokens: patch grids, token strips, the 2D sin-cos position
-table, position similarity and compute versus patch size.
+"""Figures for chapter 1, images as tokens: patch grids, token strips and compute versus patch
+size (the position table is `viz.positions`).
 
 Pure functions: tensors (or counts) in, figures out. Plotly figures are for the site (sliders
 and dropdowns over precomputed data, no kernel needed); the `*_mpl` functions draw a
@@ -7,31 +7,17 @@ matplotlib `Figure` for the live widgets (a PNG renders everywhere, the site inc
 """
 from __future__ import annotations
 
-import base64
-import io
 import math
 from typing import Mapping, Sequence
 
 import numpy as np
 import torch
 
-from . import COLORWAY, FONT, GRID, PAPER, frame_axes, style
-
-GAP_RGB = (228, 231, 235)      # the style's GRID colour, between tokens in a strip
-GRID_LINE = "#f59e0b"          # patch boundaries drawn over an image (amber: visible on black and white)
+from ..plotting import (COLORWAY, FONT, GAP_RGB, GRID_LINE, MAC_PARTS, PAPER, figure, frame_axes, grid_lines, menu,
+                        png_data_uri, slider, step, subplots, subtitle, to_rgb_uint8)
 
 
 # ----------------------------------------------------------------------------- arrays
-
-
-def to_rgb_uint8(x: torch.Tensor) -> np.ndarray:
-    """A [-1, 1] image (C, H, W) with C = 1 or 3 -> (H, W, 3) uint8 for drawing."""
-    if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.shape[0] not in (1, 3):
-        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"image must be a tensor (C, H, W) with C = 1 or 3, got {shape}.")
-    img = ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)   # (C, H, W)
-    img = img.expand(3, -1, -1) if img.shape[0] == 1 else img
-    return img.permute(1, 2, 0).contiguous().numpy()                                      # (H, W, 3)
 
 
 def check_patch_size(image_hw: tuple[int, int], p: int) -> tuple[int, int]:
@@ -73,32 +59,6 @@ def token_strip(x: torch.Tensor, p: int, *, per_line: int = 64, thumb: int = 16,
     return out
 
 
-def rounded(a, decimals: int) -> list:
-    """Nested lists of `a` rounded in float64 (short JSON: 0.41, not 0.4099999964237213)."""
-    return np.round(np.asarray(a, dtype=np.float64), decimals).tolist()
-
-
-def png_data_uri(rgb: np.ndarray) -> str:
-    """(H, W, 3) uint8 -> a `data:image/png;base64,...` string (compact images for plotly)."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb), mode="RGB").save(buf, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def grid_lines(H: int, W: int, p: int) -> tuple[list, list]:
-    """x, y coordinates (with None breaks) of the patch boundaries of an H x W image, pixel centres at integers."""
-    xs, ys = [], []
-    for c in range(0, W + 1, p):
-        xs += [c - 0.5, c - 0.5, None]
-        ys += [-0.5, H - 0.5, None]
-    for r in range(0, H + 1, p):
-        xs += [-0.5, W - 0.5, None]
-        ys += [r - 0.5, r - 0.5, None]
-    return xs, ys
-
-
 # ----------------------------------------------------------------------------- patch grid (plotly)
 
 
@@ -110,7 +70,6 @@ def patch_grid_figure(images: Mapping[str, torch.Tensor], patch_sizes: Sequence[
     `images`: name -> (C, H, W) tensor in [-1, 1] (C = 1 or 3); every p must divide every image.
     """
     import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
     if not images:
         raise ValueError("images is empty; pass a dict name -> (C, H, W) tensor.")
@@ -123,9 +82,9 @@ def patch_grid_figure(images: Mapping[str, torch.Tensor], patch_sizes: Sequence[
             check_patch_size(tuple(images[name].shape[-2:]), p)
     active = len(patch_sizes) // 2 if active is None else active
     specs = [[{} for _ in range(n)]] + [[{"colspan": n}] + [None] * (n - 1) for _ in range(n)]
-    fig = make_subplots(rows=1 + n, cols=n, specs=specs, row_heights=[0.62] + [0.38 / n] * n,
-                        vertical_spacing=0.07, horizontal_spacing=0.06,
-                        subplot_titles=[f"{nm}" for nm in names] + [f"{nm}: the token sequence" for nm in names])
+    fig = subplots(rows=1 + n, cols=n, specs=specs, row_heights=[0.62] + [0.38 / n] * n,
+                   vertical_spacing=0.07, horizontal_spacing=0.06,
+                   subplot_titles=[f"{nm}" for nm in names] + [f"{nm}: the token sequence" for nm in names])
     groups, ranges = [], []          # trace indices per patch size; strip axis ranges per patch size
     for i, p in enumerate(patch_sizes):
         idx, rng = [], {}
@@ -173,19 +132,17 @@ def patch_grid_figure(images: Mapping[str, torch.Tensor], patch_sizes: Sequence[
     def heading(p):
         Ls = sorted({(images[nm].shape[-2] // p) * (images[nm].shape[-1] // p) for nm in names})
         sizes = list(dict.fromkeys(p * p * images[nm].shape[0] for nm in names))
-        return (title or "Cutting images into p x p patches") + \
-            (f"<br><sup>p = {p}: L = {' / '.join(map(str, Ls))} tokens of p·p·C = "
-             f"{' / '.join(map(str, sizes))} numbers</sup>")
+        return subtitle(title or "Cutting images into p x p patches",
+                        f"p = {p}: L = {' / '.join(map(str, Ls))} tokens of p·p·C = {' / '.join(map(str, sizes))} numbers")
 
     steps = []
     for i, p in enumerate(patch_sizes):
         vis = [False] * len(fig.data)
         for t_idx in groups[i]:
             vis[t_idx] = True
-        steps.append(dict(label=str(p), method="update",
-                          args=[{"visible": vis}, {"title.text": heading(p), **ranges[i]}]))
-    fig.update_layout(title=heading(patch_sizes[active]), sliders=[dict(
-        active=active, currentvalue=dict(prefix="patch size p = "), pad=dict(t=30), steps=steps)],
+        steps.append(step(str(p), {"visible": vis}, {"title.text": heading(p), **ranges[i]}))
+    fig.update_layout(title=heading(patch_sizes[active]), sliders=[slider(steps, active=active,
+                                                                          prefix="patch size p = ", pad=30)],
         showlegend=False)
     fig.update_layout(ranges[active])
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
@@ -197,7 +154,7 @@ def patch_grid_figure(images: Mapping[str, torch.Tensor], patch_sizes: Sequence[
                            sub.xaxis.plotly_name: dict(constrain="domain")})
     for j in range(n):
         fig.update_layout({fig.get_subplot(1, j + 1).yaxis.plotly_name: dict(autorange="reversed")})
-    return style(fig, height=560 + 130 * n).update_layout(margin=dict(t=100))
+    return fig.update_layout(height=560 + 130 * n, margin=dict(t=100))
 
 
 # ----------------------------------------------------------------------------- patch grid (matplotlib)
@@ -231,127 +188,7 @@ def patch_tokens_mpl(x: torch.Tensor, p: int, *, title: str = "", per_line: int 
     return frame_axes(fig, (ax_img, ax_tok), title)
 
 
-def figure_png(fig) -> bytes:
-    """PNG bytes of a matplotlib Figure (for `ipywidgets.Image`)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", facecolor=fig.get_facecolor())
-    return buf.getvalue()
-
-
-# ----------------------------------------------------------------------------- position table (plotly)
-
-
-def pos_embed_figure(table: torch.Tensor, grid: tuple[int, int], *, title: str | None = None):
-    """Heatmap of an (L, D) 2D sin-cos position table, with a dropdown for the order of the rows:
-    reading order (row by row, as the model sees them) or column by column.
-
-    In reading order the second half (the image row) is constant over runs of w tokens; in
-    column order the first half is: it is the half that encodes the column.
-    """
-    import plotly.graph_objects as go
-
-    h, w = grid
-    L, D = table.shape
-    if L != h * w:
-        raise ValueError(f"table has {L} rows but grid {grid} has h * w = {h * w} tokens.")
-    z = table.detach().float().cpu().numpy()
-    k = np.arange(L)
-    orders = {  # label -> (token shown on each line of the heatmap, y ticks)
-        "reading order (row by row)": (k, dict(tickvals=list(range(0, L, w)),
-                                               ticktext=[f"row {r} (token {r * w})" for r in range(h)])),
-        "column by column": ((k % h) * w + k // h, dict(tickvals=list(range(0, L, h)),
-                                                          ticktext=[f"column {c} (token {c})" for c in range(w)])),
-    }
-    fig = go.Figure()
-    for i, (label, (order, _)) in enumerate(orders.items()):
-        fig.add_trace(go.Heatmap(
-            z=rounded(z[order], 2), colorscale="RdBu_r", zmin=-1, zmax=1, visible=i == 0,
-            colorbar=dict(title="value", thickness=12), name=label,
-            hovertemplate="line %{y} of the heatmap<br>feature %{x}: %{z:.2f}<extra></extra>"))
-    fig.add_vline(x=D / 2 - 0.5, line=dict(color="#1f2933", width=2, dash="dash"))
-    fig.add_annotation(x=D / 4, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
-                       text="first half: the <b>column</b> c (x)")
-    fig.add_annotation(x=3 * D / 4, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
-                       text="second half: the <b>row</b> r (y)")
-    buttons = []
-    for i, (label, (_, ticks)) in enumerate(orders.items()):
-        buttons.append(dict(label="tokens in " + label, method="update",
-                            args=[{"visible": [j == i for j in range(len(orders))]},
-                                  {"yaxis.tickvals": ticks["tickvals"], "yaxis.ticktext": ticks["ticktext"],
-                                   "yaxis.title.text": f"tokens, {label}"}]))
-    first = next(iter(orders.values()))[1]
-    fig.update_layout(
-        title=title or f"The 2D sin-cos position table: L = {L} tokens ({h}x{w} grid) x D = {D}",
-        xaxis_title="feature j",
-        yaxis=dict(title=f"tokens, {next(iter(orders))}", autorange="reversed", **first),
-        updatemenus=[dict(type="dropdown", x=1.0, xanchor="right", y=1.1, yanchor="bottom", buttons=buttons)])
-    return style(fig, height=600).update_layout(margin=dict(t=110, l=150))
-
-
-def position_similarity_figure(table: torch.Tensor, grid: tuple[int, int], tokens: Sequence[int] | None = None,
-                               *, title: str | None = None):
-    """Cosine similarity of one token's position embedding with every token, drawn over the grid,
-    with a slider over the reference token (default: every other row and column of the grid).
-
-    One heatmap whose values each slider step replaces, and a red square (a layout shape) on the
-    reference token.
-    """
-    import plotly.graph_objects as go
-
-    h, w = grid
-    L, D = table.shape
-    if L != h * w:
-        raise ValueError(f"table has {L} rows but grid {grid} has h * w = {h * w} tokens.")
-    if tokens is None:
-        tokens = [r * w + c for r in range(0, h, 2) for c in range(0, w, 2)]
-    tokens = list(tokens)
-    if not tokens or min(tokens) < 0 or max(tokens) >= L:
-        raise ValueError(f"tokens must be a non-empty list of indices in 0..{L - 1}, got {tokens!r}.")
-    e = table.detach().double().cpu()
-    e = e / e.norm(dim=1, keepdim=True)
-    sim = (e @ e.T).float().numpy()                                    # (L, L)
-    lo = float(np.floor(sim.min() * 100) / 100)
-
-    def z(k):
-        return rounded(sim[k].reshape(h, w), 3)
-
-    def square(k):
-        r, c = divmod(k, w)
-        return dict(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, line=dict(color="#dc2626", width=3))
-
-    def heading(k):
-        r, c = divmod(k, w)
-        return (title or f"Cosine similarity of token {k}'s position embedding (row {r}, column {c}) with every token") \
-            + f"<br><sup>D = {D}, {h}x{w} grid; the red square marks token {k}</sup>"
-
-    fig = go.Figure(go.Heatmap(z=z(tokens[0]), zmin=lo, zmax=1, colorscale="Viridis",
-                               colorbar=dict(title="cos", thickness=12),
-                               hovertemplate="row %{y}, column %{x}<br>cos similarity %{z:.3f}<extra></extra>"))
-    steps = []
-    for k in tokens:
-        r, c = divmod(k, w)
-        steps.append(dict(label=f"{k}", method="update",
-                          args=[{"z": [z(k)]}, {"title.text": heading(k), "shapes": [square(k)]}, [0]]))
-    fig.update_layout(title=heading(tokens[0]), shapes=[square(tokens[0])],
-                      sliders=[dict(active=0, currentvalue=dict(prefix="reference token k = "),
-                                    pad=dict(t=30), steps=steps)],
-                      xaxis=dict(title="column c", constrain="domain", range=[-0.5, w - 0.5], dtick=max(1, w // 8)),
-                      yaxis=dict(title="row r", scaleanchor="x", range=[h - 0.5, -0.5], constrain="domain",
-                                 dtick=max(1, h // 8)))
-    return style(fig, height=600)
-
-
 # ----------------------------------------------------------------------------- compute (plotly)
-
-MAC_PARTS = {   # MacCount field -> legend label
-    "attention_matmul": "attention q·kᵀ and A·v (grows as L²)",
-    "attention_linear": "attention projections qkv, out",
-    "mlp": "MLP fc1, fc2",
-    "adaln": "adaLN-Zero regressions",
-    "patch_embed": "patch embedding",
-    "final_linear": "final linear",
-    "conditioning": "timestep MLP",
-}
 
 
 def macs_vs_patch_figure(counts: Mapping[str, Mapping[int, object]], paper: Mapping[str, Mapping[int, float]] | None = None,
@@ -367,7 +204,7 @@ def macs_vs_patch_figure(counts: Mapping[str, Mapping[int, object]], paper: Mapp
     if not models:
         raise ValueError("counts is empty; pass {model name: {p: MacCount}}.")
     active = models[-1] if active is None else active
-    fig = go.Figure()
+    fig = figure()
     per_model = len(MAC_PARTS) + 1
     for mi, m in enumerate(models):
         ps = sorted(counts[m])
@@ -387,20 +224,18 @@ def macs_vs_patch_figure(counts: Mapping[str, Mapping[int, object]], paper: Mapp
     def heading(m):
         ps = sorted(counts[m])
         tot = ", ".join(f"p = {p}: {counts[m][p].total / 1e9:.2f}" for p in ps)
-        return (title or "Compute of one forward pass versus patch size") + f"<br><sup>{m} ({tot} GMACs)</sup>"
+        return subtitle(title or "Compute of one forward pass versus patch size", f"{m} ({tot} GMACs)")
 
-    buttons = [dict(label=m, method="update",
-                    args=[{"visible": [j // per_model == mi for j in range(per_model * len(models))]},
-                          {"title.text": heading(m)}]) for mi, m in enumerate(models)]
+    buttons = [step(m, {"visible": [j // per_model == mi for j in range(per_model * len(models))]},
+                    {"title.text": heading(m)}) for mi, m in enumerate(models)]
     fig.update_layout(barmode="stack", title=heading(active), yaxis_title="GMACs per image (paper: \"Gflops\")",
                       xaxis_title="patch size",
-                      updatemenus=[dict(type="dropdown", buttons=buttons, active=models.index(active),
-                                        x=1.0, xanchor="right", y=1.02, yanchor="bottom")],
+                      updatemenus=[menu(buttons, active=models.index(active), x=1.0, xanchor="right", y=1.02,
+                                        yanchor="bottom")],
                       legend=dict(orientation="h", x=0, xanchor="left", y=-0.18, yanchor="top",
                                   traceorder="normal", font=dict(size=11)))
-    return style(fig, height=640).update_layout(margin=dict(t=110, b=40))
+    return fig.update_layout(height=640, margin=dict(t=110, b=40))
 
 
-__all__ = ["to_rgb_uint8", "divisors", "token_strip", "png_data_uri", "grid_lines", "patch_grid_figure",
-           "patch_tokens_mpl", "figure_png", "pos_embed_figure", "position_similarity_figure",
-           "macs_vs_patch_figure", "check_patch_size", "MAC_PARTS", "GRID", "FONT"]
+__all__ = ["divisors", "token_strip", "patch_grid_figure", "patch_tokens_mpl", "macs_vs_patch_figure",
+           "check_patch_size"]

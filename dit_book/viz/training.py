@@ -1,6 +1,5 @@
 """Figures for chapter 8, training a tiny DiT: what a run records (loss, gates, samples over
-training), what the loss averages over, how an exponential moving average (EMA) weighs the past,
-and what a share of the initial weights does to the samples.
+training) and what the loss averages over (the EMA of the weights is `viz.ema`).
 
 Pure functions: recorded numbers and tensors in, figures out (nothing here trains or samples).
 Plotly figures are for the site (sliders over precomputed data, no kernel needed); `live_run_mpl`
@@ -13,9 +12,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from . import COLORWAY, FONT, GRID, PAPER, frame_axes, style
-from .conditioning import sample_grid
-from .tokens import png_data_uri, rounded
+from ..plotting import (COLORWAY, FONT, GRID, PAPER, figure, frame_axes, png_data_uri, rounded, sample_grid, slider,
+                        step, subplots, subtitle)
 
 SCALE, GAP = 6, 2                     # sample pictures: each pixel drawn 6 x 6, 2-pixel gaps
 RECIPE_COLORS = COLORWAY              # one colour per EMA recipe, in the order given
@@ -29,7 +27,7 @@ def from_uint8(x: torch.Tensor) -> torch.Tensor:
     return x.float() / 127.5 - 1.0
 
 
-def _check_same_len(**named) -> int:
+def check_same_len(**named) -> int:
     lengths = {k: len(v) for k, v in named.items()}
     if len(set(lengths.values())) != 1:
         raise ValueError(f"these must have the same length: {lengths}.")
@@ -47,7 +45,7 @@ def _rows_of(x: torch.Tensor, per_row: int) -> list[torch.Tensor]:
     return list(x.reshape(n_rows, per_row, *x.shape[1:]))
 
 
-def _picture(x: torch.Tensor, per_row: int) -> tuple[str, int, int]:
+def picture(x: torch.Tensor, per_row: int) -> tuple[str, int, int]:
     rows = _rows_of(x.detach().float().cpu().clamp(-1, 1), per_row)
     pic = sample_grid(rows, scale=SCALE, gap=GAP)
     return png_data_uri(pic), pic.shape[0], pic.shape[1]
@@ -71,9 +69,8 @@ def training_record_figure(loss_steps: Sequence[int], loss: Sequence[float], gat
     in [-1, 1] (samples of class j in column j); `judged`: step -> the judge's class per sample.
     """
     import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
-    _check_same_len(loss_steps=loss_steps, loss=loss)
+    check_same_len(loss_steps=loss_steps, loss=loss)
     g = np.asarray(gates, dtype=np.float64)
     if g.ndim != 4 or g.shape[-1] != 2:
         raise ValueError(f"gates must have shape (n_probes, n_t, depth, 2), got {g.shape}.")
@@ -87,14 +84,14 @@ def training_record_figure(loss_steps: Sequence[int], loss: Sequence[float], gat
     if judged is not None and set(int(s) for s in judged) != set(steps):
         raise ValueError(f"judged must have the same steps as samples ({steps}), got {sorted(judged)}.")
     N = len(samples[steps[0]])
-    pics = {s: _picture(samples[s], N) for s in steps}
+    pics = {s: picture(samples[s], N) for s in steps}
     depth = g.shape[2]
     per_block = g.mean(axis=(1, 3))                                           # (n_probes, depth)
 
-    fig = make_subplots(rows=2, cols=2, row_heights=[0.42, 0.58], specs=[[{"colspan": 2}, None], [{}, {}]],
-                        horizontal_spacing=0.12, vertical_spacing=0.16,
-                        subplot_titles=["samples recorded at this step (EMA weights)", "training loss (smoothed)",
-                                        "mean |gate| per block"])
+    fig = subplots(rows=2, cols=2, row_heights=[0.42, 0.58], specs=[[{"colspan": 2}, None], [{}, {}]],
+                   horizontal_spacing=0.12, vertical_spacing=0.16,
+                   subplot_titles=["samples recorded at this step (EMA weights)", "training loss (smoothed)",
+                                   "mean |gate| per block"])
     fig.add_trace(go.Image(source=pics[steps[active]][0], hoverinfo="skip"), row=1, col=1)
     fig.add_trace(go.Scatter(x=list(map(int, loss_steps)), y=rounded(loss, 5), mode="lines", name="loss",
                              line=dict(color=COLORWAY[0], width=2), showlegend=False,
@@ -119,17 +116,14 @@ def training_record_figure(loss_steps: Sequence[int], loss: Sequence[float], gat
             right = sum(int(r == j) for j, r in enumerate(read))                # column j asked for class j
             names = [class_names[r] if class_names else str(r) for r in read]
             what += f"; the judge reads {' '.join(names)} ({right} of {len(read)} as asked)"
-        return (title or "A training run: loss, gates and samples") + f"<br><sup>{what}</sup>"
+        return subtitle(title or "A training run: loss, gates and samples", f"{what}")
 
     lo, hi = float(np.min(loss)), float(np.max(loss))
     ticks = [v for v in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10) if lo / 2 <= v <= hi * 2]
     fig.update_layout(
         title=heading(steps[active]), shapes=marks(steps[active]),
-        sliders=[dict(active=active, currentvalue=dict(prefix="training step "), pad=dict(t=60),
-                      steps=[dict(label=str(s), method="update",
-                                  args=[{"source": [pics[s][0]]},
-                                        {"title.text": heading(s), "shapes": marks(s)}, [0]])
-                             for s in steps])],
+        sliders=[slider([step(str(s), {"source": [pics[s][0]]}, {"title.text": heading(s), "shapes": marks(s)}, [0])
+                        for s in steps], active=active, prefix="training step ", pad=60)],
         # the legend sits in the gate panel's lower right (the gates settle well above zero), clear of its title
         legend=dict(x=1.0, y=fig.layout.yaxis3.domain[0] + 0.01, xanchor="right", yanchor="bottom",
                     bgcolor="rgba(255,255,255,0.85)", font=dict(size=11)))
@@ -144,7 +138,7 @@ def training_record_figure(loss_steps: Sequence[int], loss: Sequence[float], gat
     fig.update_xaxes(tickvals=x_mid, ticktext=labels[:N], showgrid=False, zeroline=False, title_text="class asked for",
                      row=1, col=1)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, row=1, col=1)
-    return style(fig, height=640).update_layout(margin=dict(t=100, b=60))
+    return fig.update_layout(height=640, margin=dict(t=100, b=60))
 
 
 # ----------------------------------------------------------------------------- what the loss averages
@@ -159,12 +153,12 @@ def loss_by_t_figure(timesteps: Sequence[int], mse: Sequence[float], vb: Sequenc
     (`cum_share`, right axis, 0 to 100 %)."""
     import plotly.graph_objects as go
 
-    n = _check_same_len(timesteps=timesteps, mse=mse, vb=vb)
+    n = check_same_len(timesteps=timesteps, mse=mse, vb=vb)
     for name, v in (("cum_share", cum_share), ("mse_null", mse_null)):
         if v is not None and len(v) != n:
             raise ValueError(f"{name} has {len(v)} entries for {n} timesteps.")
     t = [int(v) for v in timesteps]
-    fig = go.Figure()
+    fig = figure()
     fig.add_trace(go.Scatter(x=t, y=rounded(mse, 6), mode="lines+markers", name="mse: ‖ε − ε̂‖² per pixel",
                              line=dict(color=COLORWAY[0], width=2),
                              hovertemplate="t = %{x}: mse %{y:.4f}<extra></extra>"))
@@ -180,129 +174,14 @@ def loss_by_t_figure(timesteps: Sequence[int], mse: Sequence[float], vb: Sequenc
                                  name="share of the average loss from steps 0..t",
                                  line=dict(color=COLORWAY[3], width=2, dash="dot"),
                                  hovertemplate="t ≤ %{x}: %{y:.1f} % of the loss<extra></extra>"))
-    fig.update_layout(title=(title or "What the training loss averages over") +
-                      "<br><sup>a trained model's loss terms at each timestep, on held-out digits</sup>",
+    fig.update_layout(title=subtitle(title or "What the training loss averages over",
+                                     "a trained model's loss terms at each timestep, on held-out digits"),
                       xaxis=dict(title="t (array index)"),
                       yaxis=dict(title="loss term (log scale)", type="log", exponentformat="power"),
                       yaxis2=dict(title="cumulative share (%)", overlaying="y", side="right", range=[0, 101],
                                   showgrid=False, tickmode="array", tickvals=[0, 25, 50, 75, 100]),
                       legend=dict(orientation="h", y=-0.2, yanchor="top", x=0))
-    return style(fig, height=460).update_layout(margin=dict(t=90, b=110, r=70))
-
-
-# ----------------------------------------------------------------------------- the EMA
-
-
-def ema_profile_figure(n_grid: Sequence[int], recipes: Mapping[str, Mapping[str, Sequence[float]]], n_final: int, *,
-                       title: str | None = None):
-    """How an EMA weighs the past, one colour per recipe (e.g. fixed 0.999, fixed 0.9999, warm-up).
-
-    Left: the share of the initial weights theta_0 left in the average after n updates (log scale).
-    Right: the weight of each iterate theta_k (k = 0..n_final) in the average after n_final updates.
-    `recipes`: name -> {"share": values over n_grid, "weights": n_final + 1 values}.
-    """
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
-    if not recipes:
-        raise ValueError("recipes is empty; pass {name: {'share': ..., 'weights': ...}}.")
-    for name, r in recipes.items():
-        if len(r["share"]) != len(n_grid):
-            raise ValueError(f"recipe {name!r}: share has {len(r['share'])} values for {len(n_grid)} steps.")
-        if len(r["weights"]) != n_final + 1:
-            raise ValueError(f"recipe {name!r}: weights must hold n_final + 1 = {n_final + 1} values "
-                             f"(theta_0 .. theta_n), got {len(r['weights'])}.")
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.15,
-                        subplot_titles=["share of θ₀ left in the EMA", f"weight of each θₖ after {n_final:,} updates"])
-    floor = 1e-300                                   # a share that underflows to 0 is drawn off the axis
-    for i, (name, r) in enumerate(recipes.items()):
-        color = RECIPE_COLORS[i % len(RECIPE_COLORS)]
-        share = np.maximum(np.asarray(r["share"], dtype=np.float64), floor)
-        w = np.maximum(np.asarray(r["weights"], dtype=np.float64), floor)
-        fig.add_trace(go.Scatter(x=list(map(int, n_grid)), y=[float(f"{v:.4g}") for v in share], mode="lines",
-                                 name=name, legendgroup=name, line=dict(color=color, width=2),
-                                 hovertemplate=f"{name}<br>after %{{x}} updates: %{{y:.3g}}<extra></extra>"),
-                      row=1, col=1)
-        fig.add_trace(go.Scatter(x=list(range(1, n_final + 1)), y=[float(f"{v:.4g}") for v in w[1:]], mode="lines",
-                                 name=name, legendgroup=name, showlegend=False, line=dict(color=color, width=2),
-                                 hovertemplate=f"{name}<br>θ_%{{x}}: weight %{{y:.3g}}<extra></extra>"),
-                      row=1, col=2)
-        fig.add_trace(go.Scatter(x=[0], y=[float(f"{w[0]:.4g}")], mode="markers", name=name, legendgroup=name,
-                                 showlegend=False, marker=dict(color=color, size=10, symbol="diamond"),
-                                 hovertemplate=f"{name}<br>θ₀ (the random start): weight %{{y:.3g}}<extra></extra>"),
-                      row=1, col=2)
-    fig.add_vline(x=n_final, line=dict(color="#9aa5b1", dash="dash"), row=1, col=1)
-    fig.update_yaxes(type="log", exponentformat="power", title_text="share of θ₀", row=1, col=1, range=[-32, 0.5])
-    fig.update_yaxes(type="log", exponentformat="power", title_text="weight", title_standoff=4, row=1, col=2,
-                     range=[-8, 0.1])
-    fig.add_annotation(x=0, y=-0.28, xref="x2", yref="y2", text="θ₀", showarrow=False, xanchor="left",
-                       xshift=10, font=dict(size=12))
-    fig.update_xaxes(title_text="EMA updates n (log scale)", type="log", row=1, col=1)
-    fig.update_xaxes(title_text="iterate k (training step)", row=1, col=2)
-    fig.update_layout(title=(title or "What an exponential moving average remembers") +
-                      "<br><sup>θ_EMA ← d θ_EMA + (1 − d) θ after every step; the weights sum to 1</sup>",
-                      legend=dict(orientation="h", y=-0.2, yanchor="top", x=0))
-    return style(fig, height=470).update_layout(margin=dict(t=100, b=110))
-
-
-def init_share_figure(names: Sequence[str], shares: Sequence[float], samples: Mapping[str, torch.Tensor],
-                      accuracy: Sequence[float], *, class_names: Sequence[str] | None = None, active: int = 0,
-                      title: str | None = None):
-    """Samples of a trained model whose weights have a share s of the initial weights mixed in,
-    (1 - s) theta_trained + s theta_0, with a slider over the settings; right: the judge's accuracy
-    against s, with the slider's setting marked.
-
-    `samples`: name -> (N, C, H, W) in [-1, 1], sample i of class i % len(class_names) (ten columns
-    for ten classes); `accuracy`: the judge's accuracy per setting.
-    """
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
-    n = _check_same_len(names=names, shares=shares, accuracy=accuracy)
-    if set(names) != set(samples):
-        raise ValueError(f"samples must hold one entry per name in {list(names)}, got {list(samples)}.")
-    if not 0 <= active < n:
-        raise ValueError(f"active must index the {n} settings, got {active}.")
-    per_row = len(class_names) if class_names else 10
-    pics = {k: _picture(samples[k], per_row) for k in names}
-    H = samples[names[0]].shape[-1]
-    x_mid = [GAP + j * (H * SCALE + GAP) + H * SCALE / 2 for j in range(per_row)]
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], horizontal_spacing=0.1,
-                        subplot_titles=["samples (one column per class asked for)", "judge accuracy on the samples"])
-    fig.add_trace(go.Image(source=pics[names[active]][0], hoverinfo="skip"), row=1, col=1)
-    pct = [100 * float(s) for s in shares]
-    fig.add_trace(go.Scatter(x=rounded(pct, 3), y=rounded(np.asarray(accuracy) * 100, 2), mode="lines+markers",
-                             text=list(names), line=dict(color=COLORWAY[0], width=2), marker=dict(size=8),
-                             showlegend=False,
-                             hovertemplate="%{text}<br>θ₀ share %{x:.2f} %: accuracy %{y:.0f} %<extra></extra>"),
-                  row=1, col=2)
-
-    chance = 100 / per_row
-
-    def marks(k):
-        return [dict(type="line", xref="x2", yref="y2 domain", x0=pct[k], x1=pct[k], y0=0, y1=1,
-                     line=dict(color=COLORWAY[1], width=2, dash="dash")),
-                dict(type="line", xref="x2 domain", yref="y2", x0=0, x1=1, y0=chance, y1=chance,
-                     line=dict(color="#9aa5b1", width=1.5, dash="dot"),
-                     label=dict(text="guessing", textposition="end", font=dict(size=10, color="#52606d")))]
-
-    def heading(k):
-        return (title or "A share of the initial weights in the average") + \
-            f"<br><sup>{names[k]}: {pct[k]:.3g} % of θ₀ mixed in; judge accuracy {100 * accuracy[k]:.0f} %</sup>"
-
-    fig.update_layout(title=heading(active), shapes=marks(active),
-                      sliders=[dict(active=active, currentvalue=dict(prefix="setting: "), pad=dict(t=40), x=0.06,
-                                    len=0.88,
-                                    steps=[dict(label=names[k], method="update",
-                                                args=[{"source": [pics[names[k]][0]]},
-                                                      {"title.text": heading(k), "shapes": marks(k)}, [0]])
-                                           for k in range(n)])])
-    fig.update_xaxes(tickvals=x_mid, ticktext=list(class_names) if class_names else [str(j) for j in range(per_row)],
-                     showgrid=False, zeroline=False, side="top", row=1, col=1)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, row=1, col=1)
-    fig.update_xaxes(title_text="share of θ₀ in the weights (%)", range=[-3, max(pct) * 1.25 + 3], row=1, col=2)
-    fig.update_yaxes(title_text="accuracy (%)", range=[0, 105], row=1, col=2)
-    return style(fig, height=520).update_layout(margin=dict(t=110, b=60))
+    return fig.update_layout(height=460, margin=dict(t=90, b=110, r=70))
 
 
 # ----------------------------------------------------------------------------- the live widget
@@ -316,7 +195,7 @@ def live_run_mpl(loss_steps: Sequence[int], loss: Sequence[float], rows: Mapping
     from matplotlib.figure import Figure
     from matplotlib.ticker import FixedLocator, NullLocator
 
-    _check_same_len(loss_steps=loss_steps, loss=loss)
+    check_same_len(loss_steps=loss_steps, loss=loss)
     if not rows:
         raise ValueError("rows is empty; pass {row name: (N, C, H, W) images}.")
     names = list(rows)
@@ -352,5 +231,4 @@ def live_run_mpl(loss_steps: Sequence[int], loss: Sequence[float], rows: Mapping
     return frame_axes(fig, [ax_loss, ax_img], title or None, keep_ticks=True)
 
 
-__all__ = ["from_uint8", "training_record_figure", "loss_by_t_figure", "ema_profile_figure", "init_share_figure",
-           "live_run_mpl"]
+__all__ = ["from_uint8", "training_record_figure", "loss_by_t_figure", "live_run_mpl"]

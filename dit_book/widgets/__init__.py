@@ -1,4 +1,4 @@
-"""Live ipywidgets for Colab / Jupyter: thin wrappers that call the library and `dit_lib.viz`.
+"""Live ipywidgets for Colab / Jupyter: thin wrappers that call the library and `dit_book.viz`.
 
 Only core ipywidgets with `Output` (what Colab supports without a custom widget manager).
 One module per topic (`widgets.tokens`, `widgets.sampling`, ...). On the static site these

@@ -1,6 +1,6 @@
 """Live widget for chapter 3: pick a model, a test image, a timestep, a layer, a head and a query
 patch; the attention maps are recomputed with one forward pass of the model. Needs a kernel
-(Colab / Jupyter); its static twin on the site is `dit_lib.viz.attention.query_maps_figure`.
+(Colab / Jupyter); its static twin on the site is `dit_book.viz.query_maps.query_maps_figure`.
 """
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from typing import Mapping
 
 import torch
 
-from ..attention_maps import attention_entropy, attention_maps
-from ..data import ImageDataset
-from ..diffusion import create_diffusion
-from ..models import DiT
-from ..viz.attention import attention_mpl
-from ..viz.tokens import figure_png
+from dit_lib.attention_maps import attention_entropy, attention_maps
+from dit_lib.data import ImageDataset
+from dit_lib.diffusion import create_diffusion
+from dit_lib.models import DiT
+
+from ..plotting import figure_png
+from ..viz.query_maps import attention_mpl
 
 
 def attention_explorer(sources: Mapping[str, tuple], *, index: int = 0, t: int = 250, layer: int = 0,

@@ -1,6 +1,6 @@
 """Live widget for chapter 4: scale (or switch off) the adaLN-Zero gates of one block of a trained DiT
 and watch its samples change. Needs a kernel (Colab / Jupyter); its static twin on the site is
-`dit_lib.viz.conditioning.gate_scale_samples_figure`.
+`dit_book.viz.conditioning.gate_scale_samples_figure`.
 """
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from typing import Sequence
 
 import torch
 
-from ..conditioning import heldout_eps_mse, scaled_gates
-from ..sampling import sample
+from dit_lib.conditioning import heldout_eps_mse, scaled_gates
+from dit_lib.sampling import sample
+
+from ..plotting import figure_png
 from ..viz.conditioning import samples_mpl
-from ..viz.tokens import figure_png
 from . import assemble
 
 BRANCH_CHOICES = {"both gates": (1, 1), "attention gate only (gate_msa)": (1, 0), "MLP gate only (gate_mlp)": (0, 1)}

@@ -1,6 +1,6 @@
 """Live widget for chapter 2: a timestep slider and a class dropdown show the conditioning
 vector c = t_emb(t) + y_emb(y) that every DiT block receives. Needs a kernel (Colab / Jupyter);
-its static twin on the site is `dit_lib.viz.embeddings.conditioning_figure`.
+its static twin on the site is `dit_book.viz.embeddings.conditioning_figure`.
 """
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Sequence
 
 import torch
 
-from ..embeddings import LabelEmbedder, TimestepEmbedder
+from dit_lib.embeddings import LabelEmbedder, TimestepEmbedder
+
+from ..plotting import figure_png
 from ..viz.embeddings import conditioning_mpl
-from ..viz.tokens import figure_png
 from . import assemble
 
 

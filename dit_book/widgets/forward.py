@@ -1,6 +1,6 @@
 """Live widget for chapter 6: pick a data set, an image, a schedule and a step t, and see x_t next to
 x_0 and the noise, with its signal-to-noise ratio and what a classifier still reads from it. Needs a
-kernel (Colab / Jupyter); its static twin on the site is `dit_lib.viz.forward.forward_grid_figure`.
+kernel (Colab / Jupyter); its static twin on the site is `dit_book.viz.remains.forward_grid_figure`.
 
 Here t is the paper's step: t = 0 is the clean image, t = 1..T index the library's tables at t - 1.
 """
@@ -11,8 +11,8 @@ from typing import Mapping
 
 import torch
 
-from ..viz.forward import forward_mpl
-from ..viz.tokens import figure_png
+from ..plotting import figure_png
+from ..viz.remains import forward_mpl
 
 
 def step_numbers(diffusion, t: int) -> dict:

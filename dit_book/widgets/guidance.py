@@ -1,6 +1,6 @@
 """Live widget for chapter 10: pick a class and a guidance scale, sample, and compare with the
 unguided model from the same noise. Needs a kernel (Colab / Jupyter); its static twin on the site
-is `dit_lib.viz.guidance.guidance_sweep_figure`.
+is `dit_book.viz.guidance.guidance_sweep_figure`.
 """
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from typing import Sequence
 
 import torch
 
-from ..evaluation import within_class_distance
-from ..sampling import sample
+from dit_lib.distances import within_class_distance
+from dit_lib.sampling import sample
+
+from ..plotting import figure_png
 from ..viz.guidance import guidance_mpl
-from ..viz.tokens import figure_png
 from . import assemble
 
 

@@ -1,59 +1,21 @@
 """Live widget for chapter 5: pick a model size, patch size, input size and batch; see the shape of
 every stage, the parameters, the GMACs, the tokens and the memory, recomputed on the meta device
 (shapes only: even DiT-XL/2 costs no memory and a fraction of a second). Needs a kernel
-(Colab / Jupyter); its static twins on the site are `dit_lib.viz.model.shape_table_figure` and
-`dit_lib.viz.model.macs_breakdown_figure`.
+(Colab / Jupyter); its static twins on the site are `dit_book.viz.model.shape_table_figure` and
+`dit_book.viz.model.macs_breakdown_figure`.
 """
 from __future__ import annotations
 
 import html
 
-import torch
 from torch import nn
 
-from ..flops import build_on_meta, count_macs, count_params
-from ..viz.model import collapse_blocks, shape_table_html, shape_trace
+from dit_lib.anatomy import BYTES_FP32, activation_bytes, collapse_blocks, shape_trace
+from dit_lib.flops import build_on_meta, count_macs, count_params
+
+from ..viz.model import shape_table_html
 
 SIZES = ("S", "B", "L", "XL", "Tiny", "Micro")   # the paper's four, then the book's CPU presets
-BYTES_FP32 = 4
-
-
-def activation_bytes(model, batch_size: int = 1) -> dict:
-    """Float32 bytes of the activations of one forward pass of `batch_size` inputs (meta works).
-
-    Counts the output of every layer without sub-layers (convolution, linear, layer norm,
-    activation, embedding) plus every block's attention map (B, h, L, L): roughly what training
-    keeps for the backward pass, without attention kernels that avoid storing the maps.
-    Returns `total`, `attention_maps` and `largest` (the name and shape of the largest output).
-    """
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
-    cfg = model.config
-    device = model.pos_embed.device
-    H, W = model.x_embedder.img_size
-    x = torch.zeros(batch_size, cfg.in_channels, H, W, device=device)
-    t = torch.zeros(batch_size, dtype=torch.long, device=device)
-    y = torch.zeros(batch_size, dtype=torch.long, device=device)
-    sizes: dict[str, tuple[int, tuple]] = {}
-
-    def keep(name):
-        def hook(module, args, out):
-            sizes[name] = (out.numel() * BYTES_FP32, tuple(out.shape))
-        return hook
-
-    leaves = [(n, m) for n, m in model.named_modules() if n and not list(m.children())]
-    handles = [m.register_forward_hook(keep(n)) for n, m in leaves]
-    try:
-        with torch.no_grad():
-            _, maps = model.forward_with_attention(x, t, y)
-    finally:
-        for h in handles:
-            h.remove()
-    attn = sum(a.numel() for a in maps) * BYTES_FP32
-    name, (nbytes, shape) = max(sizes.items(), key=lambda kv: kv[1][0])
-    if maps and maps[0].numel() * BYTES_FP32 > nbytes:
-        name, shape = "blocks.0.attn (attention map)", tuple(maps[0].shape)
-    return {"total": sum(b for b, _ in sizes.values()) + attn, "attention_maps": attn, "largest": (name, shape)}
 
 
 def _fmt_bytes(n: float) -> str:
@@ -134,4 +96,4 @@ def model_explorer(*, size: str = "XL", patch_size: int = 2, input_size: int = 3
                          widgets.HBox([chans, batch, sigma], layout=box), readout, table])
 
 
-__all__ = ["model_explorer", "model_summary_html", "activation_bytes", "SIZES"]
+__all__ = ["model_explorer", "model_summary_html", "SIZES"]

@@ -1,8 +1,8 @@
 """Live widget for chapter 7: move the timestep t (array index) and one interpolation weight v for
 every pixel (IDDPM eq. 15: log Sigma = v log beta_t + (1 - v) log beta-tilde_t, so 0 is beta-tilde_t and
 1 is beta_t), and compare the bound term L_t it gives with the trained model's own per-pixel variance. Needs a kernel (Colab /
-Jupyter); its static twins on the site are `dit_lib.viz.posterior.vb_curves_figure` and
-`band_maps_figure`.
+Jupyter); its static twins on the site are `dit_book.viz.bound.vb_curves_figure` and
+`dit_book.viz.band.band_maps_figure`.
 """
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ import time
 import numpy as np
 import torch
 
-from ..diffusion import create_diffusion
-from ..variance import variance_sweep
-from ..viz.posterior import explorer_mpl
-from ..viz.tokens import figure_png
+from dit_lib.diffusion import create_diffusion
+from dit_lib.variance import variance_sweep
+
+from ..plotting import figure_png
+from ..viz.band import explorer_mpl
 
 V_MIN, V_MAX = -0.25, 1.25                            # the band [0, 1] and a quarter beyond each end
 V_GRID = np.round(np.linspace(V_MIN, V_MAX, 61), 3)  # the v slider moves on this grid (step 0.025)

@@ -1,6 +1,6 @@
 """Live widget for chapter 9: sample from a trained DiT with DDPM or DDIM, any number of steps, any
 eta, class and seed, and see the samples and one trajectory (x_t and the predicted x_0). Needs a
-kernel (Colab / Jupyter); its static twin on the site is `dit_lib.viz.sampling.trajectory_figure`.
+kernel (Colab / Jupyter); its static twin on the site is `dit_book.viz.sampling.trajectory_figure`.
 """
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from typing import Sequence
 
 import torch
 
-from ..diffusion import space_timesteps
-from ..sampling import sample
+from dit_lib.diffusion import space_timesteps
+from dit_lib.sampling import sample
+
+from ..plotting import figure_png
 from ..viz.sampling import sampler_mpl
-from ..viz.tokens import figure_png
 
 STEP_CHOICES = (5, 10, 25, 50, 100, 250)
 ALL_CLASSES = "one of each class"

@@ -1,6 +1,6 @@
 """Live widget for chapter 1: pick a data set, an image and a patch size; see the patch grid, the
 token sequence and the patchify -> unpatchify round trip. Needs a kernel (Colab / Jupyter);
-its static twin on the site is `dit_lib.viz.tokens.patch_grid_figure`.
+its static twin on the site is `dit_book.viz.tokens.patch_grid_figure`.
 """
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from typing import Mapping
 
 import torch
 
-from ..data import ImageDataset
-from ..patchify import patchify, unpatchify
-from ..viz.tokens import divisors, figure_png, patch_tokens_mpl
+from dit_lib.data import ImageDataset
+from dit_lib.patchify import patchify, unpatchify
+
+from ..plotting import figure_png
+from ..viz.tokens import divisors, patch_tokens_mpl
 from . import assemble
 
 

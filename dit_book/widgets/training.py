@@ -1,7 +1,7 @@
 """Live widget for chapter 8: train a small DiT for a few hundred steps with the library's
 `Trainer`, then look at the loss curve and at samples of the raw weights and of their EMA.
 Needs a kernel (Colab / Jupyter); its static twin on the site is
-`dit_lib.viz.training.training_record_figure` over the shipped digits run.
+`dit_book.viz.training.training_record_figure` over the shipped digits run.
 """
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Sequence
 
 import torch
 
-from ..sampling import sample
-from ..train import TrainConfig, Trainer
-from ..viz.tokens import figure_png
+from dit_lib.sampling import sample
+from dit_lib.train import TrainConfig, Trainer
+
+from ..plotting import figure_png
 from ..viz.training import live_run_mpl
 
 MODELS = ("DiT-Micro/2", "DiT-Tiny/2")
