@@ -95,6 +95,7 @@ browser:
 
 test: book browser
 	$(BIN)/lint-imports --no-cache --no-logo   # the layers in pyproject.toml [tool.importlinter]
+	$(BIN)/ruff check --no-cache dit_lib dit_book tests tools benchmarks   # [tool.ruff] in pyproject.toml
 	DIT_BROWSER_REQUIRED=1 CHROMIUM=$(CHROMIUM) $(PY) -m pytest --durations=0 --durations-min=0.5 $(PYTEST_ARGS)
 
 serve:

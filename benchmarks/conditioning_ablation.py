@@ -165,7 +165,7 @@ def main(argv=None) -> int:
             curve = {"steps": [], "heldout_mse": [], "quality_steps": [], "accuracy": [], "fd": []}
             eval_time = [0.0]
 
-            def along_the_way(step, ema):
+            def along_the_way(step, ema, curve=curve, eval_time=eval_time):
                 t0 = time.perf_counter()
                 if step % a.eval_every == 0:
                     curve["steps"].append(step)

@@ -19,7 +19,7 @@ def main():
     torch.set_num_threads(1)
     print(f"{describe()}, {load_average()} at the start; 1 thread")
     for size in (12, 16):
-        s = time_it(lambda: make_shapes(N, image_size=size, shapes=SHAPES), warmup=1)
+        s = time_it(lambda size=size: make_shapes(N, image_size=size, shapes=SHAPES), warmup=1)
         print(f"make_shapes({N:,}, image_size={size}, all {len(SHAPES)} shapes): {s:.2f} s, "
               f"{N / s:,.0f} images/s")
     s = time_it(lambda: load_dataset("digits", split="train"))

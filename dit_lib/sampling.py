@@ -61,7 +61,8 @@ def guided_model(model, cfg_scale: float, null_class: int | None = None, channel
     if channels not in GUIDANCE_CHANNELS:
         raise ValueError(f"channels must be one of {GUIDANCE_CHANNELS}, got {channels!r}.")
     if isinstance(cfg_scale, bool) or not isinstance(cfg_scale, (int, float)):
-        raise TypeError(f"cfg_scale must be a number (1: no guidance; DiT reports FID at 1.5 and draws its pictures at 4), got {cfg_scale!r}.")
+        raise TypeError(f"cfg_scale must be a number (1: no guidance; DiT reports FID at 1.5 and draws its pictures "
+                        f"at 4), got {cfg_scale!r}.")
     null = null_class_of(model) if null_class is None else null_class
 
     def guided(x: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

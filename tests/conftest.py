@@ -10,8 +10,9 @@ FIXTURE = Path(__file__).parent / "fixtures" / "official_dit_small.pt"
 def load_official() -> dict:
     """The official DiT fixture; a missing file is an error, never a skip."""
     if not FIXTURE.exists():
+        shown = FIXTURE.relative_to(Path.cwd()) if FIXTURE.is_relative_to(Path.cwd()) else FIXTURE
         raise FileNotFoundError(f"reference fixture {FIXTURE} is missing; it is part of the repository "
-                                f"(restore it with `git checkout -- {FIXTURE.relative_to(Path.cwd()) if FIXTURE.is_relative_to(Path.cwd()) else FIXTURE}`).")
+                                f"(restore it with `git checkout -- {shown}`).")
     return torch.load(FIXTURE, weights_only=True)
 
 

@@ -68,7 +68,8 @@ def code_cells(path: Path) -> list[tuple[int, str]]:
 FORBIDDEN = {
     r"\bos\.chdir\(": "os.chdir: a notebook runs from whatever folder Colab gives it",
     r"\bsys\.path\.(?:insert|append|extend)\(": "sys.path edits: import the installed dit_lib",
-    r"""["'](?:\.\./|\./)?(?:dit_lib|dit_book|book|notebooks|tests|tools|benchmarks)/""": "a path into the repository: Colab has no checkout",
+    r"""["'](?:\.\./|\./)?(?:dit_lib|dit_book|book|notebooks|tests|tools|benchmarks)/""":
+        "a path into the repository: Colab has no checkout",
     r"""["']\.\./""": "a relative path out of the notebook's folder: Colab has no checkout",
     r"\bFigureWidget\b": "plotly FigureWidget does not render on the site nor in a fresh Colab: use fig.show()",
     r"\banywidget\b|\bipympl\b|%matplotlib\s+widget": "only core ipywidgets (with Output) render on the site",

@@ -255,4 +255,4 @@ def test_ablation_loop_reproduces_the_trainer_bit_for_bit():
         assert torch.equal(w, ours["model"].state_dict()[name]), name
     for name, w in trainer.ema.state_dict().items():
         assert torch.equal(w, ours["ema"].state_dict()[name]), name
-    assert len(ours["mse"]) == 3 and all(m < l for m, l in zip(ours["mse"], ours["loss"]))
+    assert len(ours["mse"]) == 3 and all(mse < loss for mse, loss in zip(ours["mse"], ours["loss"]))

@@ -19,7 +19,9 @@ def test_linear_schedule_endpoints_scale_with_T():
 def test_cosine_schedule_follows_alpha_bar():
     T = 1000
     alphas_cumprod = create_diffusion(noise_schedule="cosine", diffusion_steps=T).alphas_cumprod
-    f = lambda s: math.cos((s + 0.008) / 1.008 * math.pi / 2) ** 2
+    def f(s):
+        return math.cos((s + 0.008) / 1.008 * math.pi / 2) ** 2
+
     want = torch.tensor([f((t + 1) / T) / f(0) for t in range(T)], dtype=torch.float64)
     unclipped = slice(0, 990)                      # the last betas are capped at 0.999
     assert torch.allclose(alphas_cumprod[unclipped], want[unclipped], rtol=1e-9, atol=0)
@@ -161,7 +163,10 @@ def test_space_timesteps_official_examples():
 def test_model_sees_original_timesteps():
     seen = []
     d = create_diffusion("ddim50", learn_sigma=False)
-    model = lambda x, t: seen.append(t) or torch.zeros_like(x)      # records the timesteps it is called with
+    def model(x, t):                                               # records the timesteps it is called with
+        seen.append(t)
+        return torch.zeros_like(x)
+
     d.p_mean_variance(model, torch.zeros(2, 1, 2, 2), torch.tensor([1, 49]))
     assert seen[0].tolist() == [20, 980]
 

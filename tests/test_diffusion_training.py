@@ -1,5 +1,4 @@
 """A tiny DiT trained with `training_losses` for a few hundred steps learns: its loss falls."""
-import pytest
 import torch
 
 from dit_lib.diffusion import create_diffusion

@@ -1,4 +1,6 @@
 """The assembled DiT: the "Zero" of adaLN-Zero, shapes, presets and attention paths."""
+import dataclasses
+
 import pytest
 import torch
 
@@ -94,7 +96,7 @@ def test_presets_cover_the_paper_and_cpu_sizes():
 
 def test_config_is_frozen_and_rebuilds_the_model():
     model = micro()
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         model.config.depth = 3
     again = DiT.from_config(model.config.to_dict())
     assert again.config == model.config

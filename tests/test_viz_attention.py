@@ -60,7 +60,7 @@ def test_cost_figure():
 
 def test_matrices_figure_slider_writes_every_map(one):
     x0, xs, maps = one
-    depth, h, L = maps.shape[1], maps.shape[2], maps.shape[3]
+    depth, h = maps.shape[1], maps.shape[2]
     fig = va.attention_matrices_figure(maps, T_SHOW, x0=x0, xs=xs, grid_width=4)
     title_of(fig)
     heat = [tr for tr in fig.data if tr.type == "heatmap"]
@@ -134,7 +134,7 @@ def test_widget_builds_and_reacts(model, digits):
     torch.manual_seed(0)
     other = DiT_models["DiT-Micro/2"](input_size=8, in_channels=1, num_classes=10).eval()
     box = attention_explorer({"nudged": (model, digits), "fresh": (other, digits)}, t=100, query=3)
-    (pick, idx, t_slider), (layer, head, query) = box.children[0].children, box.children[1].children
+    (pick, _idx, t_slider), (layer, head, query) = box.children[0].children, box.children[1].children
     picture, readout = box.children[2], box.children[3]
     first = picture.value
     assert first and "entropy" in readout.value and "log L = 2.773" in readout.value

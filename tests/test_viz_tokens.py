@@ -239,7 +239,7 @@ def test_conditioning_explorer_constructs_and_reacts():
     torch.manual_seed(0)
     t_emb, y_emb = TimestepEmbedder(16), LabelEmbedder(num_classes=3, hidden_size=16, dropout_prob=0.1)
     box = conditioning_explorer(t_emb, y_emb, ["a", "b", "c"], num_timesteps=100, t=10, label=1)
-    (play, t_slider, y_pick), picture, readout = box.children[0].children, box.children[1], box.children[2]
+    (_play, t_slider, y_pick), picture, readout = box.children[0].children, box.children[1], box.children[2]
     assert [v for _, v in y_pick.options] == [0, 1, 2, 3]                 # the null label is offered
     assert t_slider.max == 99 and picture.value[:4] == b"\x89PNG"
     before = readout.value

@@ -119,7 +119,8 @@ def ablation_quality_figure(runs: Sequence[Mapping], *, fd_floor: float | None =
                     groups[k].append(len(fig.data))
                     fig.add_trace(go.Scatter(x=x, y=rounded(y, 5), mode="lines", line=dict(color=color, width=1),
                                              opacity=0.35, showlegend=False, legendgroup=v, visible=k == keys[0],
-                                             hovertemplate=f"{label}, seed {r['seed']}<br>step %{{x}}: %{{y:{fmt}}}<extra></extra>"))
+                                             hovertemplate=f"{label}, seed {r['seed']}<br>step %{{x}}: "
+                                                           f"%{{y:{fmt}}}<extra></extra>"))
             groups[k].append(len(fig.data))
             fig.add_trace(go.Scatter(x=x, y=rounded(ys.mean(0), 5), mode="lines+markers", legendgroup=v,
                                      name=label + (f" (mean of {len(mine)} seeds)" if len(mine) > 1 else ""),
@@ -135,7 +136,8 @@ def ablation_quality_figure(runs: Sequence[Mapping], *, fd_floor: float | None =
     buttons = []
     for k in keys:
         vis = [i in groups[k] for i in range(len(fig.data))]
-        buttons.append(step(QUALITY[k][0].split(" (")[0].split(" of")[0], {"visible": vis}, {"title.text": heading(k), "yaxis.title.text": AXIS[k],
+        name = QUALITY[k][0].split(" (")[0].split(" of")[0]
+        buttons.append(step(name, {"visible": vis}, {"title.text": heading(k), "yaxis.title.text": AXIS[k],
                             "yaxis.tickformat": ".0%" if k == "accuracy" else ""}))
     fig.update_layout(title=heading(keys[0]), xaxis_title="training step", yaxis_title=AXIS[keys[0]],
                       updatemenus=[menu(buttons, x=1.0, xanchor="right", y=1.12, yanchor="bottom")],

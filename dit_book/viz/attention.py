@@ -286,7 +286,8 @@ def layer_curves_figure(views: Mapping[str, Mapping], timesteps: Sequence[int], 
                             "yaxis.title.text": views[name].get("y_title", "")}))
     fig.update_layout(title=heading(0), xaxis_title="timestep t (more noise →)",
                       yaxis_title=views[names[0]].get("y_title", ""),
-                      updatemenus=[menu(buttons, active=0, x=1.0, xanchor="right", y=1.02, yanchor="bottom")] if len(names) > 1 else [],
+                      updatemenus=([menu(buttons, active=0, x=1.0, xanchor="right", y=1.02, yanchor="bottom")]
+                                   if len(names) > 1 else []),
                       legend=dict(orientation="h", x=0, xanchor="left", y=-0.2, yanchor="top"))
     return fig.update_layout(height=500, margin=dict(t=110, b=90))
 

@@ -11,7 +11,8 @@ from typing import Sequence
 import numpy as np
 
 from ..plotting import COLORWAY, figure, menu, slider, step, subplots, subtitle
-from .posterior import BEST, LARGE, LEARNED, MONTE_CARLO, POSTERIOR, SMALL, checked_array, log_t_axis, significant, title_above_menu
+from .posterior import (BEST, LARGE, LEARNED, MONTE_CARLO, POSTERIOR, SMALL, checked_array, log_t_axis, significant,
+                        title_above_menu)
 
 
 # ----------------------------------------------------------------------------- the bound term against v
@@ -141,7 +142,8 @@ def decoder_figure(levels, probs, means, sigmas, x0, *, names: Sequence[str] | N
         colors = [COLORWAY[1] if k == own else MONTE_CARLO for k in range(lo, hi)]
         fine = np.linspace(lv[lo] - width / 2, lv[hi - 1] + width / 2, 200)
         dens = np.exp(-0.5 * ((fine - mu[i]) / sd[i]) ** 2) / (sd[i] * np.sqrt(2 * np.pi)) * width
-        return dict(bx=significant(lv[lo:hi], 6), by=significant(p[i, lo:hi], 5), colors=colors, lx=significant(fine, 6), ly=significant(dens, 5),
+        return dict(bx=significant(lv[lo:hi], 6), by=significant(p[i, lo:hi], 5), colors=colors,
+                    lx=significant(fine, 6), ly=significant(dens, 5),
                     own=own)
 
     def heading(i):

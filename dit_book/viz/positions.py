@@ -50,7 +50,8 @@ def pos_embed_figure(table: torch.Tensor, grid: tuple[int, int], *, title: str |
                        text="second half: the <b>row</b> r (y)")
     buttons = []
     for i, (label, (_, ticks)) in enumerate(orders.items()):
-        buttons.append(step("tokens in " + label, {"visible": [j == i for j in range(len(orders))]}, {"yaxis.tickvals": ticks["tickvals"], "yaxis.ticktext": ticks["ticktext"],
+        buttons.append(step("tokens in " + label, {"visible": [j == i for j in range(len(orders))]},
+                            {"yaxis.tickvals": ticks["tickvals"], "yaxis.ticktext": ticks["ticktext"],
                             "yaxis.title.text": f"tokens, {label}"}))
     first = next(iter(orders.values()))[1]
     fig.update_layout(

@@ -88,7 +88,7 @@ def bayes_figure(panels: Sequence[Mapping], *, x0: float, title: str | None = No
             raise ValueError("x, prior, likelihood and posterior of a panel must have one length.")
 
     def traces_y(p):
-        return [significant(p["hist_density"], 4), significant(p["prior"], 4), significant(p["likelihood"], 4), significant(p["posterior"], 4)]
+        return [significant(p[k], 4) for k in ("hist_density", "prior", "likelihood", "posterior")]
 
     def traces_x(p):
         return [significant(p["hist_x"], 6)] + [significant(p["x"], 6)] * 3

@@ -74,7 +74,8 @@ def quality_figure(benchmark: Sequence[Mapping], live: Sequence[Mapping] = (), *
     buttons = []
     for k in keys:
         vis = [i in groups[k] for i in range(len(fig.data))]
-        buttons.append(step(QUALITY_VIEWS[k][0], {"visible": vis}, {"title.text": heading(k), "yaxis.title.text": QUALITY_VIEWS[k][0],
+        buttons.append(step(QUALITY_VIEWS[k][0], {"visible": vis},
+                            {"title.text": heading(k), "yaxis.title.text": QUALITY_VIEWS[k][0],
                             "yaxis.type": "log" if k == "ms_per_sample" else "linear",
                             "yaxis.tickformat": ".1%" if k == "accuracy" else ""}))
     fig.update_layout(title=heading(keys[0]),

@@ -152,11 +152,14 @@ def remains_figure(timesteps: Sequence[int], accuracy: Mapping[str, Sequence[flo
             return [None if not np.isfinite(a) else round(float(a), 3) for a in as_numpy(v)]
         by_t = {"x": [t.tolist() for _ in owner]}
         by_snr = {"x": [finite(log_snr[name]) for name in owner]}
-        axis = lambda title, rev: {f"xaxis{k}.title.text": title for k in ("", "2")} | \
-            {f"xaxis{k}.autorange": "reversed" if rev else True for k in ("", "2")}
+        def axis(title, rev):
+            return ({f"xaxis{k}.title.text": title for k in ("", "2")}
+                    | {f"xaxis{k}.autorange": "reversed" if rev else True for k in ("", "2")})
         fig.update_layout(updatemenus=[menu([step("against t", by_t, axis(T_AXIS_0, False)),
                                             step("against log SNR", by_snr,
-                                                 axis("log SNR = log(ᾱ_t / (1 − ᾱ_t)), high to low", True))], kind="buttons", direction="right", x=1.0, xanchor="right", y=1.12, yanchor="bottom")])
+                                                 axis("log SNR = log(ᾱ_t / (1 − ᾱ_t)), high to low", True))],
+                                            kind="buttons", direction="right", x=1.0, xanchor="right",
+                                            y=1.12, yanchor="bottom")])
     return fig.update_layout(height=440, margin=dict(t=120))
 
 

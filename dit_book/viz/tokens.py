@@ -206,7 +206,7 @@ def macs_vs_patch_figure(counts: Mapping[str, Mapping[int, object]], paper: Mapp
     active = models[-1] if active is None else active
     fig = figure()
     per_model = len(MAC_PARTS) + 1
-    for mi, m in enumerate(models):
+    for m in models:
         ps = sorted(counts[m])
         xs = [f"p = {p}" for p in ps]
         for ci, (field, label) in enumerate(MAC_PARTS.items()):
