@@ -24,9 +24,12 @@ def check_tensor(name: str, value, *, ndim: int | None = None, floating: bool | 
                         f"convert it with {name}.long().")
 
 
-def check_positive_int(name: str, value) -> None:
+def check_positive_int(name: str, value, example: str = "") -> None:
+    """Raise ValueError unless value is an int >= 1 (bools are not ints here); `example` ("250")
+    is offered in the message."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        such_as = f" such as {example}" if example else ""
+        raise ValueError(f"{name} must be a positive integer{such_as}, got {value!r}.")
 
 
 def as_hw(name: str, value) -> tuple[int, int]:
@@ -37,3 +40,11 @@ def as_hw(name: str, value) -> tuple[int, int]:
             or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)):
         raise ValueError(f"{name} must be a positive int or a pair (H, W) of positive ints, got {value!r}.")
     return int(value[0]), int(value[1])
+
+
+def check_images_labels(images, labels) -> None:
+    """A batch of images (N, C, H, W), floating, with one integer label each (N,)."""
+    check_tensor("images", images, ndim=4, floating=True)
+    check_tensor("labels", labels, ndim=1, floating=False)
+    if len(images) != len(labels):
+        raise ValueError(f"images has {len(images)} items but labels has {len(labels)}; they must match.")

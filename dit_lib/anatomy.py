@@ -13,6 +13,8 @@ from typing import Sequence
 
 import torch
 
+from ._checks import check_positive_int
+
 BYTES_FP32 = 4
 
 # The roles a DiT's parameters play, in the order the book draws them.
@@ -30,8 +32,7 @@ PARAM_ROLES = (
 
 def zero_inputs(model, batch_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Zeros x (B, C, H, W), t (B,) and y (B,) on the model's own device (meta works), to run it once."""
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    check_positive_int("batch_size", batch_size)
     device = model.pos_embed.device
     H, W = model.x_embedder.img_size
     x = torch.zeros(batch_size, model.config.in_channels, H, W, device=device)   # (B, C, H, W)

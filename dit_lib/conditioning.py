@@ -29,7 +29,7 @@ from typing import Mapping
 import torch
 from torch import nn
 
-from ._checks import check_tensor
+from ._checks import check_images_labels
 from .attention import Attention, Mlp
 from .blocks import DiTBlock, FinalLayer, modulate, modulated_branches
 from .models import DiT
@@ -264,10 +264,7 @@ def heldout_eps_mse(model: nn.Module, images: torch.Tensor, labels: torch.Tensor
     so two models (or one model with `scaled_gates`) are compared on identical inputs. (len(timesteps),)."""
     from .diffusion import create_diffusion
 
-    check_tensor("images", images, ndim=4, floating=True)
-    check_tensor("labels", labels, ndim=1, floating=False)
-    if len(images) != len(labels):
-        raise ValueError(f"images has {len(images)} items but labels has {len(labels)}; they must match.")
+    check_images_labels(images, labels)
     diffusion = diffusion or create_diffusion(timestep_respacing="")
     timesteps = [int(t) for t in timesteps]
     gen = torch.Generator().manual_seed(seed)

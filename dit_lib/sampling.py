@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import torch
 
+from ._checks import check_positive_int
 from .diffusion import create_diffusion
 from .diffusion.samplers import (Trajectory, ddim_reverse_sample, ddim_reverse_sample_loop, ddim_sample,
                                  ddim_sample_loop, p_sample, p_sample_loop)
@@ -100,8 +101,7 @@ def sample(model, class_labels, cfg_scale: float = 4.0, method: str = "ddpm", nu
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}.")
-    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
-        raise ValueError(f"num_steps must be a positive integer such as 250, got {num_steps!r}.")
+    check_positive_int("num_steps", num_steps, example="250")
     device = next(model.parameters()).device
     y = torch.as_tensor(class_labels, dtype=torch.long, device=device).reshape(-1)     # (B,)
     diffusion = create_diffusion(timestep_respacing or str(num_steps), noise_schedule=noise_schedule,

@@ -26,6 +26,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
+from ._checks import check_positive_int
 from .checkpoint import build_model, load_checkpoint, save_checkpoint
 from .diffusion import create_diffusion
 from .machine import processor
@@ -56,9 +57,7 @@ class TrainConfig:
         if self.model not in DiT_models:
             raise ValueError(f"model must be one of {sorted(DiT_models)}, got {self.model!r}.")
         for name in ("steps", "batch_size", "log_every", "gate_every"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}.")
+            check_positive_int(name, getattr(self, name))
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}.")
         object.__setattr__(self, "sample_at", tuple(int(s) for s in self.sample_at))

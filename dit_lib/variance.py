@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._checks import check_tensor
+from ._checks import check_images_labels, check_tensor
 from .diffusion import create_diffusion
 from .diffusion.schedules import extract
 
@@ -107,10 +107,7 @@ def variance_sweep(model, images: torch.Tensor, labels: torch.Tensor, timesteps,
     """Noise `images` to every timestep of `timesteps` (noise seeded by seed * T + t), run the model
     once per timestep and measure its learned variance and the bound terms (see `VarianceSweep`).
     `v_grid`: the constant weights v of the curve (default -0.25 to 1.25 in steps of 0.025)."""
-    check_tensor("images", images, ndim=4, floating=True)
-    check_tensor("labels", labels, ndim=1, floating=False)
-    if len(images) != len(labels):
-        raise ValueError(f"images has {len(images)} items but labels has {len(labels)}; they must match.")
+    check_images_labels(images, labels)
     diffusion = diffusion or create_diffusion(timestep_respacing="")
     T = diffusion.num_timesteps
     timesteps = np.asarray([int(t) for t in timesteps])

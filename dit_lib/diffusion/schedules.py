@@ -15,6 +15,8 @@ from typing import Callable
 
 import torch
 
+from .._checks import check_positive_int
+
 NOISE_SCHEDULES = ("linear", "cosine", "squaredcos_cap_v2")
 
 
@@ -44,8 +46,7 @@ def cosine_beta_schedule(num_timesteps: int) -> torch.Tensor:
 
 def get_named_beta_schedule(schedule_name: str, num_timesteps: int) -> torch.Tensor:
     """Betas for a schedule name; "cosine" and the official name "squaredcos_cap_v2" are the same."""
-    if isinstance(num_timesteps, bool) or not isinstance(num_timesteps, int) or num_timesteps < 1:
-        raise ValueError(f"diffusion_steps must be a positive integer, got {num_timesteps!r}.")
+    check_positive_int("diffusion_steps", num_timesteps)
     if schedule_name == "linear":
         return linear_beta_schedule(num_timesteps)
     if schedule_name in ("cosine", "squaredcos_cap_v2"):
