@@ -2,7 +2,7 @@
 
 Seeded float32 training is bit-for-bit reproducible on one kind of processor only: matrix
 products and exp/log/sin are vectorised differently with AVX2 and with AVX-512, so the last bits of
-every step differ, and after a few hundred steps so do the weights (not the quality). The shipped
+every step differ, and over the steps so do the weights (not the quality). The shipped
 checkpoints and benchmarks therefore record the processor that made them.
 """
 from __future__ import annotations

@@ -4,7 +4,8 @@
     model = load_pretrained("digits")          # a trained DiT in eval mode (EMA weights)
 
 Each checkpoint has a model card beside it (`<name>.md`: data, config, steps, wall time,
-quality). `make checkpoints` retrains them bit for bit with `python -m dit_lib.train`.
+quality, the processor that trained it). `make checkpoints` retrains them with
+`python -m dit_lib.train`, bit for bit on a processor of the same family (the card names it).
 """
 from __future__ import annotations
 
