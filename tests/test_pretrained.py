@@ -14,6 +14,7 @@ def test_every_recipe_is_shipped_with_a_card():
     for name in RECIPES:
         card = model_card(name)
         assert card.startswith(f"# Model card: `{name}`") and weights_digest(checkpoint_path(name))[:16] in card
+        assert "\nProcessor: " in card                                  # bit-for-bit only on the same family
         assert checkpoint_path(name).stat().st_size < 8 * 2**20         # "under a few MB"
 
 
