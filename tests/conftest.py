@@ -74,3 +74,23 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def small_dit(**kw):
+    """A seeded 3-block DiT on 3x8x8 images with 5 classes, in eval mode (the model-anatomy tests)."""
+    from dit_lib.models import DiT
+
+    torch.manual_seed(0)
+    cfg = dict(input_size=8, patch_size=2, in_channels=3, hidden_size=32, depth=3, num_heads=4, num_classes=5)
+    cfg.update(kw)
+    return DiT(**cfg).eval()
+
+
+@pytest.fixture(scope="session")
+def images():
+    """One coloured shape (3x16x16) and one digit (1x16x16), for the figure tests."""
+    from dit_lib.data import load_dataset
+
+    shapes = load_dataset("shapes", n=4)
+    digits = load_dataset("digits", image_size=16, n=4)
+    return {"shape": shapes.images[0], "digit": digits.images[0]}

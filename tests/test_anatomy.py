@@ -8,18 +8,12 @@ import torch
 from dit_lib.anatomy import (PARAM_ROLES, activation_bytes, collapse_blocks, numbers_per_image, param_breakdown,
                              shape_trace)
 from dit_lib.flops import build_on_meta, count_params
+from conftest import small_dit
 from dit_lib.models import DiT, DiT_models, OFFICIAL_MODELS
 
 
-def small(**kw):
-    torch.manual_seed(0)
-    cfg = dict(input_size=8, patch_size=2, in_channels=3, hidden_size=32, depth=3, num_heads=4, num_classes=5)
-    cfg.update(kw)
-    return DiT(**cfg).eval()
-
-
 def test_shape_trace_follows_a_real_forward_pass():
-    model = small()
+    model = small_dit()
     rows = shape_trace(model, batch_size=3)
     keys = [r["key"] for r in rows]
     assert keys == ["x", "x_embedder", "pos_embed", "t", "t_embedder", "y", "y_embedder", "c",
@@ -44,7 +38,7 @@ def test_shape_trace_on_meta_nonsquare_and_without_learned_sigma():
     xl = build_on_meta("DiT-XL/2")
     shape = {r["key"]: r["shape"] for r in shape_trace(xl, batch_size=2)}
     assert shape["x_embedder"] == (2, 256, 1152) and shape["unpatchify"] == (2, 8, 32, 32)
-    wide = shape_trace(small(input_size=(8, 12), learn_sigma=False), batch_size=1)
+    wide = shape_trace(small_dit(input_size=(8, 12), learn_sigma=False), batch_size=1)
     keys = [r["key"] for r in wide]
     assert "eps" not in keys and "v" not in keys
     shape = {r["key"]: r["shape"] for r in wide}
@@ -55,7 +49,7 @@ def test_shape_trace_on_meta_nonsquare_and_without_learned_sigma():
 
 
 def test_collapse_blocks_and_numbers_per_image():
-    rows = shape_trace(small(), batch_size=2)
+    rows = shape_trace(small_dit(), batch_size=2)
     short = collapse_blocks(rows)
     assert len(short) == len(rows) - 2
     merged = [r for r in short if r["key"] == "blocks"]
@@ -83,7 +77,7 @@ def test_param_breakdown_rejects_other_models():
 
 
 def test_activation_bytes_real_and_meta_agree():
-    model = small()
+    model = small_dit()
     real = activation_bytes(model, batch_size=2)
     with torch.device("meta"):
         on_meta = DiT(**model.config.to_dict())

@@ -13,19 +13,11 @@ pytest.importorskip("plotly")
 
 import plotly.io as pio
 
-from dit_lib.data import load_dataset
 from dit_book import plotting
 from dit_book.plotting import (COLORWAY, FONT, GRID, PAPER, figure, grid_lines, html_table, menu, png_data_uri,
                                rounded, sample_grid, slider, step, subplots, subtitle, to_rgb_uint8)
 
 VIZ = Path(plotting.__file__).parent / "viz"
-
-
-@pytest.fixture(scope="module")
-def images():
-    shapes = load_dataset("shapes", n=4)
-    digits = load_dataset("digits", image_size=16, n=4)
-    return {"shape": shapes.images[0], "digit": digits.images[0]}
 
 
 # ----------------------------------------------------------------------------- the look

@@ -6,28 +6,20 @@ has a title and one control step per precomputed value; the widget constructs, r
 reports bad input.
 """
 import pytest
-import torch
 
 pytest.importorskip("plotly")
 
 from dit_lib.anatomy import collapse_blocks, param_breakdown, shape_trace
 from dit_lib.flops import build_on_meta, count_macs, count_params
-from dit_lib.models import DiT
+from conftest import small_dit
 from dit_book.viz import model as vm
-
-
-def small(**kw):
-    torch.manual_seed(0)
-    cfg = dict(input_size=8, patch_size=2, in_channels=3, hidden_size=32, depth=3, num_heads=4, num_classes=5)
-    cfg.update(kw)
-    return DiT(**cfg).eval()
 
 
 # ----------------------------------------------------------------------------- shape tables
 
 
 def test_shape_table_html():
-    html = vm.shape_table_html(collapse_blocks(shape_trace(small())))
+    html = vm.shape_table_html(collapse_blocks(shape_trace(small_dit())))
     assert "x_embedder.proj" in html and "(2, 16, 32)" in html
 
 

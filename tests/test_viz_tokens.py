@@ -24,13 +24,6 @@ from dit_book.viz import tokens as vt
 from conftest import title_of
 
 
-@pytest.fixture(scope="module")
-def images():
-    shapes = load_dataset("shapes", n=4)
-    digits = load_dataset("digits", image_size=16, n=4)
-    return {"shape": shapes.images[0], "digit": digits.images[0]}
-
-
 # ----------------------------------------------------------------------------- arrays behind the figures
 
 
