@@ -204,8 +204,9 @@ class DiT(nn.Module):
         The batch is [x; x] with labels [y; null]: only the first half of `x` is read, and the
         guided prediction eps_u + s (eps_c - eps_u) is returned for both halves.
         `channels="official"` reproduces the official code exactly: it guides only the first
-        3 channels (a leftover from GLIDE's RGB code; for 4-channel latents the 4th eps channel
-        stays unguided). `channels="all"` guides every eps channel, never the learned-variance
+        3 channels (unintended and kept for reproducibility, most likely carried over from GLIDE's
+        RGB code; for 4-channel latents the 4th eps channel stays unguided). `channels="all"`
+        guides every eps channel, never the learned-variance
         channels. Beware: the official rule slices channels [:3] of the whole output, so on a
         model with fewer than 3 image channels (our 1-channel digits) it also guides the
         variance output v (DDIM never reads v; DDPM does). New code should prefer

@@ -56,8 +56,9 @@ def guided_model(model, cfg_scale: float, null_class: int | None = None, channel
     on the eps channels; the learned-variance channels come from the conditional half.
     `cfg_scale` 1 gives the conditional model, 0 the unconditional one.
     `channels="all"` guides all C eps channels; `"official"` guides only the first 3, as
-    the official `forward_with_cfg` does (a leftover from RGB code; the 4th latent channel stays
-    conditional). Unlike `forward_with_cfg`, x and y are not doubled by the caller.
+    the official `forward_with_cfg` does (unintended and kept for reproducibility, most likely
+    carried over from GLIDE's RGB code; the 4th latent channel stays conditional). Unlike
+    `forward_with_cfg`, x and y are not doubled by the caller.
     """
     if channels not in GUIDANCE_CHANNELS:
         raise ValueError(f"channels must be one of {GUIDANCE_CHANNELS}, got {channels!r}.")
