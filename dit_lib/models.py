@@ -209,7 +209,7 @@ class DiT(nn.Module):
         guides every eps channel, never the learned-variance
         channels. Beware: the official rule slices channels [:3] of the whole output, so on a
         model with fewer than 3 image channels (our 1-channel digits) it also guides the
-        variance output v (DDIM never reads v; DDPM does). New code should prefer
+        variance output o (DDIM never reads o; DDPM does). New code should prefer
         `dit_lib.sampling`'s guided model, which refuses "official" when C < 3.
         """
         if channels not in CFG_CHANNELS:
