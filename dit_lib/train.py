@@ -91,8 +91,9 @@ def ema_decay_at(step: int, decay: float) -> float:
     The official run uses a fixed 0.9999 over 400K steps, where the initial weights' share
     0.9999^400000 is nil. Over a CPU run of a few thousand steps a fixed 0.999 would leave
     0.999^n of the *random initial* weights in the average (30% after 1,200 steps, 13.5% after
-    2,000) and ruin the samples; the warm-up (as in
-    diffusers' EMAModel) averages over the whole run early on and reaches `decay` later.
+    2,000) and ruin the samples; the warm-up averages over the whole run early on and reaches
+    `decay` later. The formula is diffusers' EMAModel's, counted from our first update (decay 0.1,
+    a tenth of the initial weights kept); diffusers gives its first update decay 0 instead.
     """
     return min(decay, (1 + step) / (10 + step))
 
