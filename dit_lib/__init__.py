@@ -8,7 +8,7 @@ imports inside functions included, against the contracts in pyproject.toml's [to
     training            train | evaluation
                         data
                         batches
-    uses of diffusion   sampling | attention_maps | conditioning | variance
+    uses of diffusion   sampling | attention_maps | conditioning | variance | levels
     diffusion           diffusion   (inside: respace > gaussian_diffusion > samplers | losses > schedules)
     model core          anatomy | checkpoint | flops
                         models

@@ -54,8 +54,9 @@ def assert_within_spacings(got: torch.Tensor, want: torch.Tensor, what: str, ulp
     larger than their maximum, e.g. tables derived from numbers near 1). Returns the error in spacings."""
     assert got.shape == want.shape, f"{what}: shape {tuple(got.shape)} != {tuple(want.shape)}"
     assert got.dtype == want.dtype, f"{what}: dtype {got.dtype} != {want.dtype}"
-    unit = spacing_of_max(want) if scale is None else ulp(torch.tensor([scale], dtype=want.dtype)).item()
-    unit = max(unit, spacing_of_max(want))
+    unit = spacing_of_max(want)
+    if scale is not None:
+        unit = max(unit, ulp(torch.tensor([scale], dtype=want.dtype)).item())
     err = (got.double() - want.double()).abs().max().item()
     assert err <= ulps * unit, (f"{what}: max abs error {err:.3g} is {err / unit:.1f} float spacings "
                                 f"({unit:.3g} each), more than the {ulps} allowed")
