@@ -52,3 +52,10 @@ def show_source(obj):
         return None
     display(Code(text, language="python"))
     return None
+
+
+def agreement(gap: float, digits: int = 1) -> str:
+    """How two routes to the same numbers compare on this machine, for the prose: "agree exactly"
+    when the largest difference is 0, else "differ by at most 4.8e-07". Whether the last bits
+    differ depends on the CPU and the thread count, so a sentence must read right either way."""
+    return "agree exactly" if gap == 0 else f"differ by at most {gap:.{digits}e}"
