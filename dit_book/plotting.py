@@ -127,12 +127,6 @@ def to_rgb_uint8(x: torch.Tensor) -> np.ndarray:
     return img.permute(1, 2, 0).contiguous().numpy()                                      # (H, W, 3)
 
 
-def to_numpy_image(x):
-    """A [-1, 1] image tensor (C, H, W) -> numpy (H, W) or (H, W, 3) in [0, 1] for plotting."""
-    from dit_lib.data import to_image
-    return to_image(x)
-
-
 def png_data_uri(pixels: np.ndarray) -> str:
     """(H, W, 3) uint8 (or (H, W) grayscale) -> a `data:image/png;base64,...` string (compact images for plotly)."""
     from PIL import Image
