@@ -1,7 +1,8 @@
 # The DiT Book: set-up, build and test.
 #
 #   make book   virtual environment + vendored JS + execute every notebook + build _build/html,
-#               with a reveal.js lecture deck per notebook in _build/html/slides/
+#               with a reveal.js lecture deck per notebook in _build/html/slides/ and a reader
+#               notebook per chapter in _build/reader/ (published on the Colab branch)
 #   make test   the same, then pytest over tests/ (unit tests, every notebook again in a fresh
 #               Colab-like kernel, every page and deck loaded in headless Chromium)
 #
@@ -39,7 +40,7 @@ export JUPYTER_PREFER_ENV_PATH := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: ablation checkpoints check-checkpoints help setup vendor book slides colab-cells browser test serve clean distclean
+.PHONY: ablation checkpoints check-checkpoints judges help setup vendor book slides colab-cells browser test serve clean distclean
 
 help:
 	@echo "make book       set up $(VENV), execute every notebook, build $(SITE) (warnings are errors)"
@@ -74,6 +75,8 @@ book: $(VENDOR_STAMP)
 	$(BIN)/jupyter-book build --all -W --keep-going .
 	@echo "==> lecture slides from the executed notebooks"
 	$(PY) tools/make_slides.py --site $(SITE)
+	@echo "==> reader notebooks (MyST as plain Markdown, for Colab and Jupyter) from the executed notebooks"
+	$(PY) tools/make_reader.py --build _build
 	@echo
 	@echo "The site is in $(SITE)/ ; open $(abspath $(SITE))/index.html"
 	@echo "or serve it with: make serve  (http://127.0.0.1:$(PORT)/)"
@@ -115,6 +118,11 @@ checkpoints: $(SETUP_STAMP)
 # Retrain every shipped checkpoint in a temp dir and compare the weights bit for bit.
 check-checkpoints: $(SETUP_STAMP)
 	$(PY) -m dit_lib.pretrained.build --all --check
+	$(PY) -m dit_lib.pretrained.build --judges --check
+
+# The shipped judges (dit_lib/pretrained/judge_*.pth): dit_lib.evaluation.train_judge, seed 0, one thread.
+judges: $(SETUP_STAMP)
+	$(PY) -m dit_lib.pretrained.build --judges
 
 # Chapter 4's conditioning ablation (dit_lib/pretrained/conditioning_ablation.json), ~20 min here.
 ablation: $(SETUP_STAMP)

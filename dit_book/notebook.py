@@ -1,8 +1,9 @@
 """Helpers for the book's notebooks (in dit_book, above the library: nothing in dit_lib imports this).
 
-* `glue(name, value, display=False)`: put a computed number into the prose. On the site it is
-  MyST-NB's glue (`{glue:}` roles in markdown cells); in Colab or plain Jupyter, where MyST-NB
-  is absent, it prints `name = value` instead so the number is still there to read.
+* `glue(name, value, display=False)`: put a computed number into the prose. In the book build it
+  is MyST-NB's glue (`{glue:}` roles in markdown cells); everywhere else it does nothing, because
+  the reader notebooks (Colab, plain Jupyter; ``tools/make_reader.py``) already carry the values
+  in their prose.
 * `show_source(obj)`: display the library's own source of a function or class (never re-typed).
 * `in_colab()`: whether a notebook runs in Google Colab.
 """
@@ -19,6 +20,9 @@ def in_colab() -> bool:
 
 
 def _myst_glue():
+    """MyST-NB's glue, where a book build may be reading: MyST-NB importable and not in Colab."""
+    if in_colab():
+        return None
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
@@ -27,14 +31,27 @@ def _myst_glue():
 
 
 def glue(name: str, value, display: bool = False):
-    """Glue `value` under `name` for the site (MyST-NB), or print it where MyST-NB is missing.
+    """Glue `value` under `name` for the book build (MyST-NB's glue); elsewhere, silent.
+
+    The rule: MyST-NB's glue runs where ``myst_nb`` imports and the kernel is not Colab's; the
+    site build (``make book``, the ``book`` extra) always has it. Its output, with
+    ``display=False``, carries only MyST-NB's own MIME types (``application/papermill.record/...``),
+    which JupyterLab, Notebook 7 and nbconvert's HTML do not render: a local Jupyter with the book
+    extra installed shows nothing either. In Colab, or wherever MyST-NB is missing, nothing is
+    output at all (with ``display=True``, the value itself is displayed). The reader notebooks
+    carry the values in their prose, so nothing is lost.
 
     Returns None, so a glue() on a cell's last line leaves no stray output on the page."""
     myst_glue = _myst_glue()
     if myst_glue is not None:
         myst_glue(name, value, display=display)
-    else:
-        print(f"{name} = {value}")
+    elif display:
+        try:
+            from IPython.display import display as ipy_display
+        except ImportError:  # not in IPython
+            print(value)
+            return None
+        ipy_display(value)
 
 
 def source(obj) -> str:

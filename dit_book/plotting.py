@@ -4,7 +4,8 @@
   plotting paper, dark ink, light grids and grey frames, legible in the site's light and dark
   themes. `figure()` and `subplots()` make figures that carry it; nothing else styles a figure.
 * A figure's controls: `slider`, `menu` (a dropdown, or a row of buttons) and `step` (one slider
-  step or menu button), plus `subtitle`, the small grey lines under a title.
+  step or menu button), plus `subtitle`, the small grey lines under a title. A slider whose
+  numeric stops are unevenly spaced says so (`spacing_note`).
 * Arrays, pictures and tables: `as_numpy`, `rounded` (short JSON), `to_rgb_uint8`,
   `png_data_uri`, `sample_grid`, `grid_lines`, `figure_png` (matplotlib -> PNG for ipywidgets),
   `frame_axes` (matplotlib panels in the book's look) and `html_table`.
@@ -88,12 +89,45 @@ def step(label, *args, method: str = "update") -> dict:
     return dict(label=label, method=method, args=list(args))
 
 
+NOT_TO_SCALE = "   (stops not to scale)"
+LOG_SCALE = "   (stops on a log scale)"
+
+
+def spacing_note(labels: Sequence[str], *, tolerance: float = 0.1) -> str:
+    """What a slider over these labels must say about its stops, which plotly draws evenly spaced:
+    "" when they are evenly spaced numbers (every gap within `tolerance` of the mean gap), or not
+    numbers at all (model sizes, "EMA", ...); LOG_SCALE when they are positive numbers evenly spaced
+    on a log scale (1, 2, 4, 8); NOT_TO_SCALE otherwise (0, 1, 1.5, 2, 4, 6 would read as linear)."""
+    try:
+        values = np.array([float(label) for label in labels])
+    except (TypeError, ValueError):
+        return ""
+    if len(values) < 3 or not np.isfinite(values).all():
+        return ""
+
+    def even(v):
+        gaps = np.diff(v)
+        return bool(np.abs(gaps - gaps.mean()).max() <= tolerance * abs(gaps.mean()))
+
+    if even(values):
+        return ""
+    return LOG_SCALE if (values > 0).all() and even(np.log(values)) else NOT_TO_SCALE
+
+
 def slider(steps: Sequence[dict], *, active: int = 0, prefix: str | None = None, pad: int | None = None,
-           **kwargs) -> dict:
-    """A slider over precomputed `steps`, showing "prefix + label" above it (`pad`: px above it)."""
+           names: bool = False, **kwargs) -> dict:
+    """A slider over precomputed `steps`, showing "prefix + label" above it (`pad`: px above it).
+
+    Plotly draws the stops evenly spaced, labelled with their values; when the labels are numbers
+    that are not evenly spaced, the current value says so (`spacing_note`: "s = 1.5   (stops not to
+    scale)"). `names=True`: the numbers name things (token indices), they measure nothing.
+    """
     out = dict(active=active)
     if prefix is not None:
         out["currentvalue"] = dict(prefix=prefix)
+    note = "" if names else spacing_note([s.get("label") for s in steps])
+    if note:
+        out["currentvalue"] = dict(out.get("currentvalue", {}), suffix=note)
     if pad is not None:
         out["pad"] = dict(t=pad)
     return dict(out, steps=list(steps), **kwargs)

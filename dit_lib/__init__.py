@@ -4,8 +4,10 @@ Layers, top to bottom. A module imports only from the layers below its own, and 
 side (`|`) do not import each other. `lint-imports` (run by `make test`) checks exactly this, lazy
 imports inside functions included, against the contracts in pyproject.toml's [tool.importlinter]:
 
+    command line        sample      (`python -m dit_lib.sample`; `python -m dit_lib.train` is train)
     checkpoints         pretrained
     training            train | evaluation
+    your own images     image_files (.npz or a folder of class folders)
                         data
                         batches
     uses of diffusion   sampling | attention_maps | conditioning | variance | levels
@@ -14,7 +16,7 @@ imports inside functions included, against the contracts in pyproject.toml's [to
                         models
                         blocks
                         attention | distances | embeddings | patchify
-                        _checks | machine | paper
+                        _checks | _cli | machine | paper
 
 What only the book's chapters need (figures, widgets, notebook helpers) lives above, in the
 package `dit_book` of the same distribution; nothing here imports it.

@@ -47,7 +47,7 @@ MNIST_MD5 = {"train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
 
 @dataclass(frozen=True, eq=False)
 class ImageDataset:
-    """Images in [-1, 1] with their class labels and class names; images are square."""
+    """Images in [-1, 1] with their class labels and class names (square for the built-in datasets)."""
 
     name: str
     split: str
@@ -65,6 +65,7 @@ class ImageDataset:
 
     @property
     def image_size(self) -> int:
+        """The width (and height, for square images)."""
         return self.images.shape[-1]
 
     def __len__(self) -> int:

@@ -17,7 +17,9 @@ Why a CNN and not an SVM on pixels: an RBF SVM is as accurate on the 8x8 digits 
 98.1 % on the test split), but it has no feature layer for the FD. Two conv layers and two
 linear layers train in a few seconds on one CPU thread and reach 98.1 % (digits) and 99.8 %
 (shapes, 3 shapes x 3 colours) on the real test splits. Training is seeded (weights and
-minibatch order), so the same seed gives the same judge.
+minibatch order), so the same seed gives the same judge. The default digits judge also ships with
+the package (`dit_lib/pretrained/judge_digits.pth`, written by `make judges`), so chapters load it
+instead of spending seconds on training it.
 """
 from __future__ import annotations
 
@@ -34,9 +36,16 @@ from ._checks import check_positive_int, check_tensor
 from .batches import check_labels, iterate_minibatches
 from .data import load_dataset
 from .distances import frechet_distance
+from .machine import processor
 
 TRAIN_STEPS = {"digits": 800, "shapes": 1200, "mnist": 1500}   # Adam steps of batch 64
 _JUDGES: dict = {}                                             # in-memory cache of get_judge
+SHIPPED_JUDGES = ("digits",)                                   # default judges shipped as files (make judges)
+
+
+def shipped_judge_path(name: str) -> Path:
+    """Where the shipped default judge of `name` lives (a data file beside the shipped checkpoints)."""
+    return Path(__file__).resolve().parent / "pretrained" / f"judge_{name}.pth"
 
 
 class JudgeNet(nn.Module):
@@ -161,7 +170,10 @@ def get_judge(name: str, *, seed: int = 0, cache_dir=None, **data_options) -> Ju
     """The judge for a dataset: trained once per (name, seed, options), then kept in memory.
 
     With cache_dir (a folder you choose; nothing is written by default) the judge is also
-    saved there, and later sessions load it instead of training it again.
+    saved there, and later sessions load it instead of training it again. The default judge of a
+    dataset in SHIPPED_JUDGES (seed 0, no data options) is loaded from the package instead of
+    trained: the weights `train_judge` gave on the processor recorded in the file (on a processor
+    of another family, training would give last-bit different weights).
     """
     options = {k: tuple(v) if isinstance(v, list) else v for k, v in sorted(data_options.items())}
     key = (name, seed, tuple(options.items()))
@@ -169,21 +181,27 @@ def get_judge(name: str, *, seed: int = 0, cache_dir=None, **data_options) -> Ju
     if cache_dir is not None:
         digest = hashlib.sha1(repr(key).encode()).hexdigest()[:12]
         path = Path(cache_dir).expanduser() / f"judge-{name}-{digest}.pt"
+    shipped = shipped_judge_path(name) if name in SHIPPED_JUDGES and seed == 0 and not options else None
     if key not in _JUDGES:
-        _JUDGES[key] = load_judge(path) if path is not None and path.exists() else \
-            train_judge(name, seed=seed, **options)
+        if path is not None and path.exists():
+            _JUDGES[key] = load_judge(path)
+        elif shipped is not None and shipped.is_file():
+            _JUDGES[key] = load_judge(shipped)
+        else:
+            _JUDGES[key] = train_judge(name, seed=seed, **options)
     if path is not None and not path.exists():
         save_judge(_JUDGES[key], path)
     return _JUDGES[key]
 
 
 def save_judge(judge: Judge, path) -> None:
-    """Write the judge's weights and metadata (plain tensors and numbers, safe to `weights_only` load)."""
+    """Write the judge's weights and metadata (plain tensors and numbers, safe to `weights_only` load),
+    with the processor that wrote it (bit-for-bit retraining needs the same family: `dit_lib.machine`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"state_dict": judge.net.state_dict(), "dataset": judge.dataset, "channels": judge.channels,
                 "image_size": judge.image_size, "class_names": list(judge.class_names),
-                "test_accuracy": judge.test_accuracy}, path)
+                "test_accuracy": judge.test_accuracy, "processor": processor()}, path)
 
 
 def load_judge(path) -> Judge:

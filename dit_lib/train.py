@@ -1,6 +1,7 @@
 """Training a DiT: AdamW, EMA, gradient clipping, label dropout, the hybrid loss; seeded and resumable.
 
     python -m dit_lib.train --dataset digits --model DiT-Tiny/2 --steps 2000 --out digits.pt
+    python -m dit_lib.train --data my_images.npz --steps 2000 --out mine.pt   # or --data my_folder/
     torchrun --nproc_per_node 2 -m dit_lib.train ...        # DistributedDataParallel (gloo on CPU)
 
 One training step is the DiT paper's recipe (Sec. 4; official `train.py`):
@@ -27,15 +28,20 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from ._checks import check_positive_int
+from ._cli import HelpFormatter
 from .checkpoint import build_model, load_checkpoint, save_checkpoint
+from .data import DATASETS
 from .diffusion import create_diffusion
+from .image_files import describe_tensors
 from .machine import processor
 from .models import DiT, DiT_models
+
+OWN_KINDS = ("npz", "folder")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    dataset: str = "digits"
+    dataset: str = "digits"        # a built-in dataset, or "npz" / "folder" with `data` (dit_lib.image_files)
     model: str = "DiT-Tiny/2"
     steps: int = 2000
     batch_size: int = 128          # global batch (split across ranks under torchrun)
@@ -52,8 +58,12 @@ class TrainConfig:
     gate_every: int = 50           # adaLN gate probe every N steps
     sample_at: tuple[int, ...] = field(default_factory=tuple)   # steps at which to draw a sample grid
     data_kwargs: dict = field(default_factory=dict)              # passed to dit_lib.data.load_dataset
+    data: str | None = None        # path of your own .npz file or folder of class folders
 
     def __post_init__(self):
+        if (self.data is None) == (self.dataset in OWN_KINDS):
+            raise ValueError(f"dataset={self.dataset!r} with data={self.data!r}: pass a built-in dataset name without "
+                             f"data, or dataset='npz' / 'folder' with data=<path> (python -m dit_lib.train --data PATH).")
         if self.model not in DiT_models:
             raise ValueError(f"model must be one of {sorted(DiT_models)}, got {self.model!r}.")
         for name in ("steps", "batch_size", "log_every", "gate_every"):
@@ -114,7 +124,7 @@ class Trainer:
     GATE_TIMESTEPS = (25, 250, 500, 750, 975)
 
     def __init__(self, cfg: TrainConfig, images: torch.Tensor, labels: torch.Tensor, num_classes: int,
-                 rank: int = 0, world_size: int = 1):
+                 rank: int = 0, world_size: int = 1, data_info: dict | None = None):
         self.cfg, self.rank, self.world_size = cfg, rank, world_size
         if cfg.batch_size % world_size:
             raise ValueError(f"batch_size {cfg.batch_size} is not divisible by the {world_size} ranks.")
@@ -133,7 +143,8 @@ class Trainer:
         self.step = 0
         self.record = {"loss": [], "loss_steps": [], "gate_steps": [], "gates": [],
                        "gate_timesteps": list(self.GATE_TIMESTEPS), "samples": {}, "wall_time": 0.0,
-                       "processor": processor()}        # bit-for-bit resumes/retrains need the same kind
+                       "processor": processor(),        # bit-for-bit resumes/retrains need the same kind
+                       "dataset": data_info or describe_tensors(images, labels, num_classes)}
         self.probe_y = torch.arange(num_classes)
         self._probe_gates()
 
@@ -207,65 +218,79 @@ class Trainer:
         self.opt.load_state_dict(ckpt["optimizer"])
         self.gen.set_state(ckpt["rng"]["gen"])
         torch.set_rng_state(ckpt["rng"]["torch"])
+        old, new = ckpt["record"].get("dataset") or {}, self.record["dataset"]
+        if old.get("sha256") not in (None, new["sha256"]):
+            raise ValueError(f"checkpoint {path} was trained on other data ({old.get('kind')} {old.get('path') or ''}, "
+                             f"sha256 {old['sha256'][:12]}) than {new['kind']} {new['path'] or ''} (sha256 "
+                             f"{new['sha256'][:12]}); resume with the same data or start a new run.")
         self.step, self.record = ckpt["step"], ckpt["record"]
         return self
 
 
-def load_training_data(cfg: TrainConfig):
-    """(images, labels, num_classes) of the training split of `cfg.dataset`."""
-    from .data import load_dataset
+def load_training_set(cfg: TrainConfig):
+    """(ImageDataset, description for the checkpoint) of `cfg.data`, or of the train split of `cfg.dataset`."""
+    from .image_files import load_training_set as load
 
-    ds = load_dataset(cfg.dataset, split="train", **cfg.data_kwargs)   # the data seed is fixed (0) unless given
-    return ds.images, ds.labels, ds.num_classes
+    return load(cfg.dataset, cfg.data, cfg.data_kwargs)    # the data seed of a built-in set is 0 unless given
 
 
 # ----------------------------------------------------------------------------- command line
 
 
 def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
+    """The command line (`python -m dit_lib.train --help`) as a TrainConfig, plus the other options."""
     d = TrainConfig()
     p = argparse.ArgumentParser(prog="python -m dit_lib.train", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--dataset", default=d.dataset, help="dataset name (see dit_lib.data)")
+                                formatter_class=HelpFormatter)
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--dataset", default=None, choices=DATASETS,   # None: argparse sees "--dataset digits"
+                        help=f"a built-in dataset (dit_lib.data; {d.dataset} without --dataset and --data)")
+    source.add_argument("--data", default=None, metavar="PATH", help="your own images: an .npz file (images, labels) "
+                        "or a folder of class folders of PNGs (see dit_lib.image_files)")
     p.add_argument("--model", default=d.model, choices=sorted(DiT_models), metavar="NAME", help="preset name")
-    for name in ("steps", "batch_size", "seed", "log_every", "gate_every", "diffusion_steps"):
-        p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
-    for name in ("lr", "weight_decay", "ema_decay", "grad_clip", "class_dropout_prob"):
-        p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
-    p.add_argument("--noise-schedule", default=d.noise_schedule, choices=["linear", "cosine"])
+    helps = {"steps": "training steps in all", "batch_size": "global batch size", "seed": "weights, data order, noise",
+             "log_every": "loss curve resolution (steps)", "gate_every": "adaLN gate probe every N steps",
+             "diffusion_steps": "T, the diffusion steps", "lr": "AdamW learning rate", "weight_decay": "AdamW weight decay",
+             "ema_decay": "EMA decay (after its warm-up)", "grad_clip": "max gradient norm (0: none)",
+             "class_dropout_prob": "label dropout for classifier-free guidance (0: no null class)"}
+    for name, text in helps.items():
+        p.add_argument("--" + name.replace("_", "-"), type=type(getattr(d, name)), default=getattr(d, name), help=text)
+    p.add_argument("--noise-schedule", default=d.noise_schedule, choices=["linear", "cosine"], help="beta schedule")
     p.add_argument("--no-learn-sigma", dest="learn_sigma", action="store_false", help="fixed variance, MSE loss only")
     p.add_argument("--sample-at", type=int, nargs="*", default=[], help="steps at which to record a sample grid")
-    p.add_argument("--image-size", type=int, default=None, help="dataset image size (dataset default if unset)")
+    p.add_argument("--image-size", type=int, default=None, help="image size of a built-in dataset (its default if unset)")
     p.add_argument("--out", required=True, help="checkpoint path to write")
     p.add_argument("--resume", default=None, help="checkpoint to resume from (needs a full checkpoint)")
     p.add_argument("--ship", action="store_true", help="write EMA weights only (small file, not resumable)")
-    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     a = p.parse_args(argv)
+    if a.data is not None and a.image_size is not None:
+        p.error("--image-size resizes a built-in dataset; resize your own images before training instead.")
     data_kwargs = {"image_size": a.image_size} if a.image_size else {}
-    cfg = TrainConfig(dataset=a.dataset, model=a.model, steps=a.steps, batch_size=a.batch_size, lr=a.lr,
-                      weight_decay=a.weight_decay, ema_decay=a.ema_decay, grad_clip=a.grad_clip,
-                      class_dropout_prob=a.class_dropout_prob, learn_sigma=a.learn_sigma,
-                      noise_schedule=a.noise_schedule, diffusion_steps=a.diffusion_steps, seed=a.seed,
-                      log_every=a.log_every, gate_every=a.gate_every, sample_at=tuple(a.sample_at),
-                      data_kwargs=data_kwargs)
+    kind = None if a.data is None else ("folder" if os.path.isdir(a.data) else "npz")
+    cfg = TrainConfig(dataset=kind or a.dataset or d.dataset, data=a.data, data_kwargs=data_kwargs, model=a.model,
+                      learn_sigma=a.learn_sigma, sample_at=tuple(a.sample_at),
+                      **{name: getattr(a, name) for name in (*helps, "noise_schedule")})
     return cfg, a
 
 
 def main(argv=None) -> None:
+    """`python -m dit_lib.train ...`: load the data, train (resuming if asked), write the checkpoint."""
     cfg, args = parse_args(argv)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = 0
     if world_size > 1:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
         rank = dist.get_rank()
-    images, labels, num_classes = load_training_data(cfg)
-    trainer = Trainer(cfg, images, labels, num_classes, rank=rank, world_size=world_size)
+    ds, info = load_training_set(cfg)
+    trainer = Trainer(cfg, ds.images, ds.labels, ds.num_classes, rank=rank, world_size=world_size, data_info=info)
     if args.resume:
         trainer.load(args.resume)
     trainer.run(cfg.steps - trainer.step, progress=args.progress)
     if rank == 0:
         path = trainer.save(args.out, weights="ema" if args.ship else "both")
-        print(f"step {trainer.step}: loss {trainer.record['loss'][-1]:.4f}, "
+        loss = trainer.record.get("running_loss")                 # smoothed; None if no step was taken
+        print(f"step {trainer.step}: loss {'-' if loss is None else f'{loss:.4f}'}, "
               f"{trainer.record['wall_time']:.1f}s, wrote {path}")
     if world_size > 1:
         out = os.environ.get("DIT_RANK_STATE_DIR")  # for the DDP test: every rank dumps its weights
@@ -276,4 +301,7 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ValueError as err:                    # bad data or checkpoint: the message says what to fix
+        raise SystemExit(f"error: {err}") from None

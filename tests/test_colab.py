@@ -243,3 +243,77 @@ def test_notebook_runs_like_in_colab(path, colab_env, record_property, monkeypat
     record_property("seconds", round(seconds, 2))
     made = sorted(p.name for p in cwd.iterdir())
     print(f"{rel(path)}: ran like in Colab in {seconds:.1f} s, from {cwd}" + (f" (it wrote {made})" if made else ""))
+
+
+# --- the Colab branch: reader notebooks that every Colab link opens ----------------------------
+
+def test_colab_links_open_the_colab_branch_and_the_setup_cell_installs_from_main():
+    """README badges and the site's launch buttons open the reader notebooks on the Colab branch;
+    the package itself is installed from the source branch, where it lives."""
+    url, branch = colab_cell.repository(ROOT)
+    colab = colab_cell.colab_branch(ROOT)
+    assert colab != branch, f"the Colab branch ({colab}) must not be the source branch ({branch})"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split(colab_cell.TABLE_START, 1)[1].split(colab_cell.TABLE_END, 1)[0]
+    links = re.findall(r"\]\((https://colab\.research\.google\.com/github/[^)]+)\)", table)
+    slug = url.removeprefix("https://github.com/")
+    expected = [f"{colab_cell.COLAB}/{slug}/blob/{colab}/{n}.ipynb"
+                for n in colab_cell.toc_files(ROOT) if (ROOT / f"{n}.ipynb").is_file()]
+    assert links == expected, "README Colab links do not open the Colab branch: run `make colab-cells`"
+    assert f"git+{url}@{branch}" in colab_cell.setup_source(url, branch)
+    # the site: sphinx-book-theme builds its Colab and Binder links from repository_branch
+    from jupyter_book.config import get_final_config
+
+    config, _ = get_final_config(user_yaml=ROOT / "_config.yml", sourcedir=ROOT,
+                                 cli_config={"latex_individualpages": False})
+    options = config["html_theme_options"]
+    assert (options["repository_url"], options["repository_branch"]) == (url, colab)
+    assert options["launch_buttons"].get("colab_url"), "no Colab launch button"
+
+
+WORKFLOW = ROOT / ".github" / "workflows" / "pages.yml"
+
+
+def test_pages_workflow_publishes_the_reader_notebooks(tmp_path):
+    """The workflow uploads _build/reader after `make book`, and its `colab` job (contents: write)
+    replaces each notebook of main by its reader version and force-pushes that tree to the Colab
+    branch. Its script runs here against a scratch repository and a bare 'origin'."""
+    import yaml
+
+    jobs = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))["jobs"]
+    build_steps = jobs["build"]["steps"]
+    assert any(s.get("run") == "make book" for s in build_steps)
+    upload = next(s for s in build_steps if str(s.get("uses", "")).startswith("actions/upload-artifact"))
+    assert upload["with"]["path"] == "_build/reader"
+    assert "tools/colab_cell.py --colab-branch" in next(s["run"] for s in build_steps if s.get("id") == "colab")
+    job = jobs["colab"]
+    assert job["needs"] == "build" and job["permissions"] == {"contents": "write"}
+    assert "refs/heads/main" in job["if"]
+    script = next(s["run"] for s in job["steps"] if "git push" in s.get("run", ""))
+
+    def git(*args, cwd):
+        return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+    origin, work, reader = tmp_path / "origin.git", tmp_path / "work", tmp_path / "reader"
+    git("init", "--quiet", "--bare", str(origin), cwd=tmp_path)
+    (work / "notebooks").mkdir(parents=True)
+    (work / "notebooks" / "01_a.ipynb").write_text("source")
+    (work / "README.md").write_text("readme")
+    git("init", "--quiet", "-b", "main", cwd=work)
+    git("-c", "user.name=t", "-c", "user.email=t@t", "add", "-A", cwd=work)
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "main", cwd=work)
+    git("remote", "add", "origin", str(origin), cwd=work)
+    git("push", "--quiet", "origin", "main", cwd=work)
+    (reader / "notebooks").mkdir(parents=True)
+    (reader / "notebooks" / "01_a.ipynb").write_text("reader")
+    env = {**os.environ, "BRANCH": "colab", "READER": str(reader), "GITHUB_SHA": "0123abc"}
+    subprocess.run(["bash", "-e", "-c", script], cwd=work, env=env, check=True, capture_output=True)
+    assert git("show", "colab:notebooks/01_a.ipynb", cwd=origin) == "reader"
+    assert git("show", "colab:README.md", cwd=origin) == "readme"            # the rest of main's tree
+    assert git("show", "main:notebooks/01_a.ipynb", cwd=origin) == "source"  # main untouched
+    assert git("rev-list", "--count", "colab", cwd=origin).strip() == "1"    # one snapshot commit
+    # a reader notebook without a source fails the job instead of adding a path
+    (reader / "notebooks" / "99_new.ipynb").write_text("stray")
+    git("checkout", "--quiet", "main", cwd=work)
+    failed = subprocess.run(["bash", "-e", "-c", script], cwd=work, env=env, capture_output=True, text=True)
+    assert failed.returncode != 0 and "no source for reader notebook" in failed.stdout

@@ -14,8 +14,9 @@ pytest.importorskip("plotly")
 import plotly.io as pio
 
 from dit_book import plotting
-from dit_book.plotting import (COLORWAY, FONT, GRID, PAPER, figure, grid_lines, html_table, menu, png_data_uri,
-                               rounded, sample_grid, slider, step, subplots, subtitle, to_rgb_uint8)
+from dit_book.plotting import (COLORWAY, FONT, GRID, LOG_SCALE, NOT_TO_SCALE, PAPER, figure, grid_lines,
+                               html_table, menu, png_data_uri, rounded, sample_grid, slider, spacing_note, step,
+                               subplots, subtitle, to_rgb_uint8)
 
 VIZ = Path(plotting.__file__).parent / "viz"
 
@@ -61,6 +62,28 @@ def test_subtitle_step_slider_and_menu_build_what_plotly_takes():
     fig = figure([dict(type="bar", y=[1]), dict(type="bar", y=[2])], sliders=[bar], updatemenus=[drop])
     assert fig.layout.sliders[0].steps[0].args[1] == {"title.text": "x"}
     assert fig.layout.updatemenus[0].buttons[0].label == "1"
+
+
+def test_a_slider_over_unevenly_spaced_numbers_says_so():
+    def bar(labels, **kwargs):
+        return slider([step(label, {}) for label in labels], **kwargs)
+
+    # chapter 10's guidance scales: drawn evenly, so the current value carries the warning
+    uneven = bar(["0", "1", "1.5", "2", "4", "6"], prefix="s = ")
+    assert uneven["currentvalue"] == dict(prefix="s = ", suffix=NOT_TO_SCALE)
+    assert bar(["0", "1", "2", "5", "10"])["currentvalue"] == dict(suffix=NOT_TO_SCALE)     # no prefix
+    assert spacing_note(["999", "500", "100", "0"]) == NOT_TO_SCALE                          # decreasing
+    # powers: evenly spaced on a log scale, and the slider says that
+    assert bar(["1", "2", "4", "8", "16"], prefix="p = ")["currentvalue"] == dict(prefix="p = ", suffix=LOG_SCALE)
+    assert spacing_note(["100", "1000", "10000"]) == LOG_SCALE
+    # evenly spaced numbers (up to 10% of a gap), names, two stops, and numbers that name things: no note
+    assert bar(["0", "0.5", "1", "1.5"], prefix="s = ")["currentvalue"] == dict(prefix="s = ")
+    assert "currentvalue" not in bar(["0", "100", "200", "300", "400", "500", "600", "700", "800", "900", "999"])
+    assert spacing_note(["DiT-S/2", "DiT-B/2", "DiT-L/2"]) == spacing_note(["1", "7"]) == ""
+    assert spacing_note(["250", "200", "150"]) == "" and spacing_note(["0", "1", "1.2"], tolerance=0.5)
+    assert "currentvalue" not in bar(["0", "2", "4", "32", "34"], names=True)                 # token indices
+    fig = figure([dict(type="bar", y=[1])], sliders=[uneven])
+    assert fig.layout.sliders[0].currentvalue.suffix == NOT_TO_SCALE
 
 
 # the figure modules of one chapter, where there are several (a module may import its chapter's first)

@@ -14,7 +14,7 @@ pytest.importorskip("plotly")
 from conftest import nudged_micro_dit
 from dit_lib.distances import within_class_distance, within_class_variance
 from dit_book.viz import guidance as vg
-from dit_book.plotting import to_rgb_uint8
+from dit_book.plotting import NOT_TO_SCALE, to_rgb_uint8
 
 from conftest import title_of
 
@@ -91,6 +91,10 @@ def test_guidance_sweep_figure_slider_changes_picture_and_title():
     assert len(set(sources)) == 3 and len(set(titles)) == 3            # the last step changes data and title
     assert fig.data[0].source == sources[1]
     assert "unconditional" in titles[0] and "no guidance" in titles[1] and "scale 4" in titles[2]
+    # the measured numbers get a line of their own (on one line with s = 0's they overflowed the figure)
+    assert titles[1].endswith("no guidance</sup><br><sup>judge 90%</sup>")
+    # 0, 1, 4 sit evenly on the slider: it says that its stops are not to scale
+    assert slider.currentvalue.suffix == NOT_TO_SCALE
     assert list(fig.layout.xaxis.ticktext) == ["a", "b", "c"]
     with pytest.raises(ValueError, match="one"):
         vg.guidance_sweep_figure([0.0, 2.0], grids)

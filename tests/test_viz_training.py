@@ -128,6 +128,13 @@ def test_live_run_mpl():
     assert len(ax_img.get_xticklabels()) == 10
     with pytest.raises(ValueError, match="empty"):
         vt.live_run_mpl([1], [1.0], {})
+    judged = {"raw weights": [j % 10 for j in range(20)], "EMA weights": [3] + [j % 10 for j in range(1, 20)]}
+    fig = vt.live_run_mpl([1, 2, 3], [1.0, 0.5, 0.3], rows, class_names=[str(i) for i in range(10)], judged=judged)
+    (frame,) = fig.axes[1].patches                                           # only EMA sample 0 (read as 3) is misread
+    step = 8 * vt.SCALE + vt.GAP
+    assert frame.get_xy() == pytest.approx((vt.GAP - 1.5, vt.GAP + 2 * step - 1.5))   # column 0, the third line
+    with pytest.raises(ValueError, match="one class per sample"):
+        vt.live_run_mpl([1], [1.0], rows, judged={"EMA weights": [0]})
 
 
 # ----------------------------------------------------------------------------- the widget
@@ -158,15 +165,37 @@ def test_train_explorer_reacts(digits):
     pytest.importorskip("ipywidgets")
     from dit_book.widgets.training import train_explorer
 
-    box = train_explorer(digits.images, digits.labels, digits.class_names, steps=20, batch_size=16, run_now=False)
-    controls, picture, readout = box.children
-    assert picture.value == b"" and readout.value == ""
+    box = train_explorer(digits.images, digits.labels, digits.class_names, steps=20, batch_size=16)
+    controls, bar, picture, readout = box.children
+    assert picture.value == b"" and readout.value == "" and bar.value == 0    # trains only when asked
     n_steps = controls.children[1]
     n_steps.value = 20
     controls.children[-1].click()                                             # the Train button
     assert picture.value[:4] == b"\x89PNG" and "trained 20 steps" in readout.value
+    assert bar.value == bar.max == 20
     controls.children[4].value = 0.0                                          # label dropout off
     controls.children[-1].click()
     assert "no null label" in readout.value
     with pytest.raises(ValueError, match="model must be one of"):
         train_explorer(digits.images, digits.labels, digits.class_names, model="DiT-XL/2", run_now=False)
+
+
+def test_train_explorer_opens_on_a_given_run_with_its_settings(digits):
+    pytest.importorskip("ipywidgets")
+    from dit_lib.train import TrainConfig, Trainer
+    from dit_book.widgets.training import LIVE_RECIPE, summarize, train_explorer
+
+    trainer = Trainer(TrainConfig(model="DiT-Micro/2", steps=20, batch_size=16, lr=5e-3, ema_decay=0.99,
+                                  log_every=1),
+                      digits.images, digits.labels, 10)
+    trainer.run(20, progress=False)
+    shown = summarize(trainer, 1.0, samples_per_class=1, num_steps=2)
+    assert shown["record"] is trainer.record and shown["samples"]["EMA weights"].shape == (10, 1, 8, 8)
+    box = train_explorer(digits.images, digits.labels, digits.class_names, shown=shown)
+    controls, bar, picture, readout = box.children
+    assert picture.value[:4] == b"\x89PNG" and "trained 20 steps in <b>1.0 s</b>" in readout.value
+    assert [w.value for w in controls.children[1:4]] == [20, 16, pytest.approx(5e-3)]
+    assert controls.children[5].value == 0.99 and bar.value == 20
+    fresh = train_explorer(digits.images, digits.labels, digits.class_names)   # defaults: the chapter's live run
+    assert [w.value for w in fresh.children[0].children[:4]] == [LIVE_RECIPE["model"], LIVE_RECIPE["steps"],
+                                                               LIVE_RECIPE["batch_size"], pytest.approx(LIVE_RECIPE["lr"])]

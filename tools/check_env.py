@@ -1,4 +1,5 @@
-"""Check the virtual environment that `make setup` just built.
+"""Check the virtual environment that `make setup` just built (tests/test_install.py also runs it
+in the fresh environment of the reader's install: torch first, then `dit_lib[notebooks]`).
 
 Usage: python tools/check_env.py TORCH_VERSION
 

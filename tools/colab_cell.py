@@ -3,18 +3,24 @@
 Usage:
     python tools/colab_cell.py           rewrite what is out of date (make colab-cells)
     python tools/colab_cell.py --check   list what is out of date and exit 1 (a test runs this)
+    python tools/colab_cell.py --colab-branch   print the branch Colab opens (the Pages workflow asks)
 
-The repository address lives in ONE place, ``repository: url:`` (and ``branch:``) in
-``_config.yml``; the site's launch and repository buttons read it there, and this tool copies it
-into
+The repository address lives in ONE place, ``repository: url:`` (and ``branch:``, the source
+branch, main) in ``_config.yml``; the site's launch and repository buttons read it there. The
+branch that Colab (and Binder) open is ``repository_branch`` under ``sphinx: config:
+html_theme_options:`` (``colab``): the reader notebooks that ``.github/workflows/pages.yml``
+publishes there from main (``tools/make_reader.py``: MyST turned into plain Markdown). This tool
+copies both into
 
 1. the first code cell of every notebook (``book/*.ipynb``, ``notebooks/*.ipynb``): the set-up
    cell below, tagged ``hide-input`` (folded on the site) and ``slide_type: skip`` (not in the
-   lecture slides). It installs ``dit_lib`` from the repository only where it is missing (a fresh
-   Colab), never torch: the package asks for ``torch>=2.1``, which Colab's own torch satisfies.
+   lecture slides). It installs ``dit_lib`` from the source branch of the repository (the package
+   lives on main) only where it is missing (a fresh Colab), never torch: the package asks for
+   ``torch>=2.1``, which Colab's own torch satisfies.
    A notebook whose first code cell is not a set-up cell gets one inserted before that cell.
 2. the table of "Open in Colab" links in README.md, one row per notebook listed in ``_toc.yml``,
-   between ``<!-- colab-table:start -->`` and ``<!-- colab-table:end -->``.
+   between ``<!-- colab-table:start -->`` and ``<!-- colab-table:end -->``; the links open the
+   reader notebooks on the Colab branch.
 """
 
 from __future__ import annotations
@@ -46,6 +52,17 @@ def repository(root: Path = ROOT) -> tuple[str, str]:
     if not re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", url):
         raise SystemExit(f"colab_cell: repository.url in _config.yml must be https://github.com/OWNER/NAME, not {url!r}")
     return url.removesuffix(".git"), branch
+
+
+def colab_branch(root: Path = ROOT) -> str:
+    """The branch Colab opens: ``repository_branch`` of ``sphinx.config.html_theme_options`` in
+    _config.yml (what the site's launch buttons use), else the source branch."""
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    options = ((config.get("sphinx") or {}).get("config") or {}).get("html_theme_options") or {}
+    branch = str(options.get("repository_branch") or repository(root)[1])
+    if not re.fullmatch(r"[\w./-]+", branch) or branch.startswith(("-", "/")) or ".." in branch:
+        raise SystemExit(f"colab_cell: html_theme_options.repository_branch in _config.yml is not a branch name: {branch!r}")
+    return branch
 
 
 def setup_source(url: str, branch: str) -> str:
@@ -135,7 +152,7 @@ def notebook_title(path: Path) -> str:
 
 def colab_table(root: Path = ROOT) -> str:
     """The README's table: one "Open in Colab" row per notebook of _toc.yml."""
-    url, branch = repository(root)
+    url, branch = repository(root)[0], colab_branch(root)
     slug = url.removeprefix("https://github.com/")
     rows = [
         "| chapter | notebook | Colab |",
@@ -183,7 +200,11 @@ def run(root: Path = ROOT, check: bool = False) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if anything is out of date")
+    parser.add_argument("--colab-branch", action="store_true", help="print the branch Colab opens and change nothing")
     args = parser.parse_args(argv)
+    if args.colab_branch:
+        print(colab_branch())
+        return 0
     stale = run(check=args.check)
     for line in stale:
         print(("out of date: " if args.check else "updated: ") + line)

@@ -83,8 +83,10 @@ def guidance_sweep_figure(scales: Sequence[float], grids: Mapping[float, torch.T
     def heading(s):
         what = ("the unconditional model (the labels are ignored)" if s == 0 else
                 "the conditional model, no guidance" if s == 1 else f"guidance scale {s:g}")
-        line = f"s = {s:g}: {what}" + (f"; {notes[s]}" if notes and s in notes else "")
-        return subtitle(title or "The same noise, sampled at each guidance scale", f"{line}")
+        # the notes on a line of their own: on one line with the longest `what` (s = 0) they ran
+        # past the right edge of a figure as wide as the site's text column (about 690 px)
+        return subtitle(title or "The same noise, sampled at each guidance scale", f"s = {s:g}: {what}",
+                        notes[s] if notes and s in notes else "")
 
     fig = figure(go.Image(source=pics[scales[active]], hoverinfo="skip"))
     fig.update_layout(title=heading(scales[active]),

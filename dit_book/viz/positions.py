@@ -106,7 +106,7 @@ def position_similarity_figure(table: torch.Tensor, grid: tuple[int, int], token
         r, c = divmod(k, w)
         steps.append(step(f"{k}", {"z": [z(k)]}, {"title.text": heading(k), "shapes": [square(k)]}, [0]))
     fig.update_layout(title=heading(tokens[0]), shapes=[square(tokens[0])],
-                      sliders=[slider(steps, active=0, prefix="reference token k = ", pad=30)],
+                      sliders=[slider(steps, active=0, prefix="reference token k = ", pad=30, names=True)],
                       xaxis=dict(title="column c", constrain="domain", range=[-0.5, w - 0.5], dtick=max(1, w // 8)),
                       yaxis=dict(title="row r", scaleanchor="x", range=[h - 0.5, -0.5], constrain="domain",
                                  dtick=max(1, h // 8)))

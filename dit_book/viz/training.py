@@ -188,22 +188,30 @@ def loss_by_t_figure(timesteps: Sequence[int], mse: Sequence[float], vb: Sequenc
 
 
 def live_run_mpl(loss_steps: Sequence[int], loss: Sequence[float], rows: Mapping[str, torch.Tensor], *,
-                 class_names: Sequence[str] | None = None, title: str = ""):
-    """Matplotlib figure for the live training widget: the loss curve (left, log scale) and the
+                 class_names: Sequence[str] | None = None, title: str = "",
+                 judged: Mapping[str, Sequence[int]] | None = None):
+    """Matplotlib figure of a live training run: the loss curve (left, log scale) and the
     samples of every entry of `rows` (name -> (N, C, H, W) in [-1, 1], sample i of class
-    i % K), K = len(class_names) per line, one column per class. No pyplot state."""
+    i % K), K = len(class_names) per line, one column per class. `judged` (name -> the class the
+    judge reads in each sample) frames in red every sample read as another class. No pyplot state."""
     from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
     from matplotlib.ticker import FixedLocator, NullLocator
 
     check_same_len(loss_steps=loss_steps, loss=loss)
     if not rows:
         raise ValueError("rows is empty; pass {row name: (N, C, H, W) images}.")
     names = list(rows)
+    judged = dict(judged or {})
+    if set(judged) - set(names) or any(len(judged[k]) != len(rows[k]) for k in judged):
+        raise ValueError(f"judged must give one class per sample of a row of rows {names}, got "
+                         f"{ {k: len(v) for k, v in judged.items()} } for rows of {[len(rows[k]) for k in names]}.")
     K = len(class_names) if class_names else len(rows[names[0]])
-    lines, centres = [], []
+    lines, centres, misread = [], [], []
     H = rows[names[0]].shape[-1]
     step = H * SCALE + GAP
     for name in names:
+        misread += [(len(lines) + i // K, i % K) for i, c in enumerate(judged.get(name, [])) if int(c) != i % K]
         chunk = _rows_of(rows[name].detach().float().cpu().clamp(-1, 1), K)
         centres.append(GAP + (len(lines) + len(chunk) / 2) * step - GAP / 2)   # the middle of its lines
         lines += chunk
@@ -222,6 +230,9 @@ def live_run_mpl(loss_steps: Sequence[int], loss: Sequence[float], rows: Mapping
     ax_loss.grid(True, color=GRID)
     ax_loss.tick_params(labelsize=8, colors=FONT["color"])
     ax_img.imshow(grid, interpolation="nearest")
+    for line, col in misread:                                   # read by the judge as another class
+        ax_img.add_patch(Rectangle((GAP + col * step - 1.5, GAP + line * step - 1.5), H * SCALE + 2, H * SCALE + 2,
+                                   fill=False, edgecolor="#d62728", lw=1.5))
     ax_img.set_yticks(centres, names, fontsize=9, color=FONT["color"])
     ax_img.set_xticks([GAP + j * step + H * SCALE / 2 for j in range(K)],
                       list(class_names) if class_names else [str(j) for j in range(K)], fontsize=8,

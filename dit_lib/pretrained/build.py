@@ -4,6 +4,7 @@
     python -m dit_lib.pretrained.build --all
     python -m dit_lib.pretrained.build digits --check    # retrain in a temp dir, compare weights bit for bit
     python -m dit_lib.pretrained.build --cards           # rewrite the cards (e.g. after benchmarks/quality.py)
+    python -m dit_lib.pretrained.build --judges [--check]   # the shipped judges (judge_digits.pth)
 
 Training is seeded and runs on the recipe's number of CPU threads (`THREADS` in
 `dit_lib/pretrained/__init__.py`), so the same recipe gives the same weights bit for bit on the
@@ -26,6 +27,7 @@ import torch
 
 from . import RECIPES, THREADS, _folder
 from ..checkpoint import load_checkpoint
+from ..evaluation import SHIPPED_JUDGES, load_judge, save_judge, shipped_judge_path, train_judge
 from ..flops import count_params
 from ..train import main as train_main
 from .. import __version__
@@ -63,6 +65,37 @@ def weights_digest(path) -> str:
         h.update(str(tuple(w.shape)).encode())
         h.update(w.contiguous().numpy().tobytes())
     return h.hexdigest()
+
+
+def judge_digest(path) -> str:
+    """sha256 over a saved judge's weight names, shapes and bytes."""
+    h = hashlib.sha256()
+    for name, w in load_judge(path).net.state_dict().items():
+        h.update(name.encode())
+        h.update(str(tuple(w.shape)).encode())
+        h.update(w.contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def build_judges(check: bool) -> int:
+    """Train the default judges with `train_judge` (seed 0, one thread) and write them beside the
+    checkpoints; with check, train them in a temp dir and compare with the shipped files bit for bit."""
+    status = 0
+    for name in SHIPPED_JUDGES:
+        if not check:
+            save_judge(train_judge(name), shipped_judge_path(name))
+            print(f"wrote {shipped_judge_path(name)} ({judge_digest(shipped_judge_path(name))[:16]})")
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            save_judge(train_judge(name), Path(tmp) / "judge.pth")
+            fresh = judge_digest(Path(tmp) / "judge.pth")
+        shipped = judge_digest(shipped_judge_path(name))
+        made_on = torch.load(shipped_judge_path(name), weights_only=True).get("processor")
+        print(f"judge {name}: {'reproduced bit for bit' if fresh == shipped else 'DIFFERENT'} "
+              f"({fresh[:16]} vs shipped {shipped[:16]}) on {describe()}; shipped file made on "
+              f"{describe(made_on) if made_on else 'an unrecorded processor'}")
+        status |= fresh != shipped
+    return status
 
 
 def train(name: str, out: Path) -> Path:
@@ -126,7 +159,10 @@ def main(argv=None) -> int:
     p.add_argument("--all", action="store_true")
     p.add_argument("--check", action="store_true", help="retrain in a temp dir and compare weights")
     p.add_argument("--cards", action="store_true", help="only rewrite the model cards")
+    p.add_argument("--judges", action="store_true", help=f"build (or --check) the shipped judges {SHIPPED_JUDGES}")
     a = p.parse_args(argv)
+    if a.judges:
+        return build_judges(a.check)
     names = sorted(RECIPES) if a.all or (a.cards and not a.names) else a.names
     unknown = set(names) - set(RECIPES)
     if unknown or not names:
