@@ -1,7 +1,7 @@
 # The DiT Book: set-up, build and test.
 #
 #   make book   virtual environment + vendored JS + execute every notebook + build _build/html,
-#               with a reveal.js lecture deck per notebook in _build/html/slides/ and a reader
+#               with a reveal.js lecture deck (and its PDF) per notebook in _build/html/slides/ and a reader
 #               notebook per chapter in _build/reader/ (published on the Colab branch)
 #   make test   the same, then pytest over tests/ (unit tests, every notebook again in a fresh
 #               Colab-like kernel, every page and deck loaded in headless Chromium)
@@ -48,8 +48,8 @@ help:
 	@echo "make serve      serve $(SITE) on http://127.0.0.1:$(PORT)/"
 	@echo "make setup      only create/refresh $(VENV)"
 	@echo "make vendor     only fetch the JS assets into $(VENDOR_DIR)/ (npm registry)"
-	@echo "make slides     (re)write the lecture decks into $(SITE)/slides/ (make book does it too)"
-	@echo "make colab-cells  rewrite every notebook's Colab set-up cell and the README's Colab table"
+	@echo "make slides     (re)write the lecture decks and their PDFs into $(SITE)/slides/ (make book does it too)"
+	@echo "make colab-cells  rewrite every notebook's Colab set-up cell, the README's Colab table and dit_book/_repository.py"
 	@echo "make browser    install Debian's chromium if it is missing (make test does it)"
 	@echo "make clean      remove _build/;  make distclean: also $(VENV) and $(VENDOR_DIR)"
 
@@ -70,21 +70,26 @@ vendor: $(VENDOR_STAMP)
 $(VENDOR_STAMP): $(SETUP_STAMP) tools/vendor_assets.py
 	$(PY) tools/vendor_assets.py $(VENDOR_DIR)
 
-book: $(VENDOR_STAMP)
+book: $(VENDOR_STAMP) browser
 	@echo "==> executing every notebook and building the site (warnings are errors)"
 	$(BIN)/jupyter-book build --all -W --keep-going .
-	@echo "==> lecture slides from the executed notebooks"
+	@echo "==> lecture slides from the executed notebooks, and a PDF of each (headless chromium, offline)"
 	$(PY) tools/make_slides.py --site $(SITE)
+	CHROMIUM=$(CHROMIUM) $(PY) tools/deck_pdf.py --site $(SITE)
 	@echo "==> reader notebooks (MyST as plain Markdown, for Colab and Jupyter) from the executed notebooks"
 	$(PY) tools/make_reader.py --build _build
+	@# the page's download button serves _sources/: give readers the plain-Markdown notebook there too
+	cp -r _build/reader/. $(SITE)/_sources/
 	@echo
 	@echo "The site is in $(SITE)/ ; open $(abspath $(SITE))/index.html"
 	@echo "or serve it with: make serve  (http://127.0.0.1:$(PORT)/)"
 
 # Reuses the notebooks the site build executed (_build/jupyter_execute/) when they are newer
 # than the sources; executes the others.
-slides: $(VENDOR_STAMP)
+# (After editing markdown cells only: tools/make_slides.py --reuse NAME rebuilds a deck in seconds.)
+slides: $(VENDOR_STAMP) browser
 	$(PY) tools/make_slides.py --site $(SITE)
+	CHROMIUM=$(CHROMIUM) $(PY) tools/deck_pdf.py --site $(SITE)
 
 colab-cells: $(SETUP_STAMP)
 	$(PY) tools/colab_cell.py

@@ -3,13 +3,19 @@
 Two layouts are read, nothing else (`python -m dit_lib.train --data PATH`):
 
     my_data.npz    `images`: uint8 0..255, or float in [0, 1]; shape (N, H, W) for grayscale or
-                   (N, H, W, C) channel-last with C = 1, 3 or 4 (the layout of PIL, numpy and
-                   matplotlib; a torch-style (N, C, H, W) array is refused: np.moveaxis(x, 1, -1)).
-                   `labels`: (N,) integers 0..K-1.  Optional `class_names`: K strings.
-    my_folder/     one subfolder per class, class names = sorted subfolder names; inside, PNG or
-                   JPEG files (.png, .jpg, .jpeg; hidden files such as .DS_Store are skipped),
-                   read with Pillow, 8-bit. All grayscale -> 1 channel, otherwise RGB (3 channels;
-                   an alpha channel is dropped).
+                   (N, H, W, C) channel-last with C = 1 (grayscale), 3 (RGB) or 4 (RGBA) (the layout
+                   of PIL, numpy and matplotlib; a torch-style (N, C, H, W) array is refused:
+                   np.moveaxis(x, 1, -1)). `labels`: (N,) integers 0..K-1.  Optional
+                   `class_names`: K strings (str or bytes, e.g. np.array(['cat', 'dog'])).
+    my_folder/     one subfolder per class, class names = subfolder names sorted as text ("10"
+                   before "2": name them "02", "10"); inside, PNG or JPEG files (.png, .jpg,
+                   .jpeg in any case; hidden files such as .DS_Store are skipped), read with Pillow,
+                   8-bit, turned upright by their EXIF orientation. All grayscale (modes 1, L, LA, or
+                   a palette of greys) -> 1 channel, otherwise RGB (3 channels).
+
+Transparency is composited onto black, the same way in both layouts (`ALPHA_BACKGROUND`): a pixel
+with opacity a in [0, 1] becomes a x colour, so an RGBA .npz gives 3 channels and grayscale with
+alpha gives 1, like the same pictures saved as PNGs.
 
 Every image must have the same size (H and W may differ; the patch size must divide both), and
 every class 0..K-1 at least `MIN_PER_CLASS` images. The
@@ -30,6 +36,8 @@ from .data import DATASETS, ImageDataset, load_dataset
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MIN_PER_CLASS = 2          # one image per class is memorised, not learnt; zero cannot be sampled
 GRAYSCALE_MODES = ("1", "L", "LA")                   # 8-bit (or 1-bit) grayscale, with or without alpha
+ALPHA_MODES = ("LA", "PA", "RGBA", "La", "RGBa")     # modes with an alpha channel (also: any "transparency" key)
+ALPHA_BACKGROUND = "black"                           # what a transparent pixel becomes (colour x opacity)
 
 
 def load_image_data(path) -> ImageDataset:
@@ -41,7 +49,7 @@ def load_image_data(path) -> ImageDataset:
                          f"folders{builtin}.")
     if p.is_dir():
         return load_folder(p)
-    if p.suffix != ".npz":
+    if p.suffix.lower() != ".npz":
         raise ValueError(f"data {p} is neither an .npz file nor a folder; save your arrays with "
                          f"np.savez({p.stem!r}.npz, images=..., labels=...) or point to a folder of class folders.")
     return load_npz(p)
@@ -52,8 +60,22 @@ def load_npz(path) -> ImageDataset:
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except Exception as err:  # not a zip, truncated, pickled objects, ...
+            arrays = {}
+            for k in f.files:
+                try:
+                    arrays[k] = f[k]
+                except ValueError as err:
+                    if "allow_pickle" not in str(err):
+                        raise
+                    raise ValueError(f"{path}: {k} is an array of Python objects (dtype object: a list of mixed "
+                                     f"types, or np.array(..., dtype=object)), which dit_lib does not unpickle; save "
+                                     f"it as numbers or strings, e.g. {k}=np.array(values, dtype=str) for names.") from None
+    except ValueError as err:
+        if "Python objects" in str(err):
+            raise
+        raise ValueError(f"{path} could not be read as an .npz file ({type(err).__name__}: {err}); write it "
+                         f"with np.savez(path, images=images, labels=labels).") from err
+    except Exception as err:  # not a zip, truncated, ...
         raise ValueError(f"{path} could not be read as an .npz file ({type(err).__name__}: {err}); write it "
                          f"with np.savez(path, images=images, labels=labels).") from err
     for key in ("images", "labels"):
@@ -63,7 +85,7 @@ def load_npz(path) -> ImageDataset:
     x = arrays["images"]
     if x.ndim == 3:
         x = x[..., None]                                                     # (N, H, W, 1)
-    if x.ndim != 4 or not 1 <= x.shape[-1] <= 4:
+    if x.ndim != 4 or x.shape[-1] not in (1, 3, 4):
         raise ValueError(f"{path}: images has shape {arrays['images'].shape}; expected (N, H, W) or channel-last "
                          f"(N, H, W, C) with C = 1, 3 or 4. For a torch-style (N, C, H, W) array save "
                          f"np.moveaxis(images, 1, -1).")
@@ -71,7 +93,14 @@ def load_npz(path) -> ImageDataset:
     names = arrays.get("class_names")
     if names is not None and (names.ndim != 1 or names.dtype.kind not in "US"):
         raise ValueError(f"{path}: class_names must be a 1-D array of strings, got dtype {names.dtype} and "
-                         f"shape {names.shape}; save class_names=np.array(['cat', 'dog', ...]).")
+                         f"shape {names.shape}; save class_names=np.array(['cat', 'dog', ...]) (a list of "
+                         f"str, not objects: np.array(names, dtype=str)).")
+    if names is not None and names.dtype.kind == "S":                   # bytes, e.g. np.array([b'cat'])
+        try:
+            names = np.char.decode(names, "utf-8")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path}: class_names are bytes that are not UTF-8 ({err}); save them as str: "
+                             f"class_names=np.array(['cat', 'dog', ...]).") from err
     labels = check_labels(arrays["labels"], len(images), f"{path}", None if names is None else len(names))
     k = int(labels.max()) + 1 if names is None else len(names)
     class_names = tuple(str(s) for s in names) if names is not None else tuple(str(c) for c in range(k))
@@ -80,7 +109,7 @@ def load_npz(path) -> ImageDataset:
 
 def load_folder(root) -> ImageDataset:
     """A folder with one subfolder of PNG/JPEG images per class (class names = sorted subfolder names)."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     root = Path(root)
     classes = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
@@ -104,7 +133,7 @@ def load_folder(root) -> ImageDataset:
             try:
                 with Image.open(f) as im:
                     im.load()
-                    picture = im.copy()
+                    picture = ImageOps.exif_transpose(im)          # a copy, upright as the camera meant
             except (UnidentifiedImageError, OSError) as err:
                 raise ValueError(f"{f} could not be read as an image ({err}); re-save it as PNG or remove it.") from err
             if picture.mode in ("I", "I;16", "I;16B", "F"):
@@ -117,15 +146,30 @@ def load_folder(root) -> ImageDataset:
                                  f"{first[0]} is {first[1][0]}x{first[1][1]}; resize all images to one size.")
             pictures.append(picture)
             labels.append(c)
-    gray = all(p.mode in GRAYSCALE_MODES for p in pictures)
-    x = np.stack([np.asarray(p.convert("L" if gray else "RGB")) for p in pictures])    # (N, H, W[, 3]) uint8
-    images = to_model_range(x[..., None] if gray else x, f"{root}")
+    gray = all(is_grayscale(p) for p in pictures)
+    alpha = any(p.mode in ALPHA_MODES or "transparency" in p.info for p in pictures)
+    mode = ("L" if gray else "RGB") + ("A" if alpha else "")
+    x = np.stack([np.asarray(p.convert(mode)) for p in pictures])      # (N, H, W[, C]) uint8
+    images = to_model_range(x[..., None] if x.ndim == 3 else x, f"{root}")
     labels = check_labels(np.array(labels, dtype=np.int64), len(images), f"{root}", len(classes))
     return ImageDataset("folder", "train", images, labels, tuple(d.name for d in classes))
 
 
+def is_grayscale(picture) -> bool:
+    """A Pillow image in a grayscale mode, or with a palette whose colours (those it uses) are greys."""
+    if picture.mode in GRAYSCALE_MODES:
+        return True
+    if picture.mode in ("P", "PA"):
+        rgb = np.asarray(picture.convert("RGB"))
+        return bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
+    return False
+
+
 def to_model_range(x: np.ndarray, where: str) -> torch.Tensor:
-    """uint8 0..255 or float [0, 1], channel-last (N, H, W, C) -> float32 (N, C, H, W) in [-1, 1]."""
+    """uint8 0..255 or float [0, 1], channel-last (N, H, W, C) -> float32 (N, C, H, W) in [-1, 1].
+
+    C = 2 (grayscale + alpha) or 4 (RGBA): the colour is composited onto black (colour x opacity),
+    giving 1 or 3 channels."""
     if x.dtype == np.uint8:
         y = x.astype(np.float32) / 127.5 - 1
     elif x.dtype.kind == "f":
@@ -133,9 +177,15 @@ def to_model_range(x: np.ndarray, where: str) -> torch.Tensor:
             raise ValueError(f"{where} are float with values in [{np.nanmin(x):.3g}, {np.nanmax(x):.3g}]; float images "
                              f"must lie in [0, 1] (from [-1, 1]: (x + 1) / 2), or pass uint8 0..255.")
         y = x.astype(np.float32) * 2 - 1
+    elif x.dtype in (np.uint16, np.dtype(">u2")):
+        raise ValueError(f"{where} have dtype {x.dtype} (16-bit); pass uint8 0..255, e.g. (x >> 8).astype(np.uint8), "
+                         f"or float in [0, 1] (x / 65535).")
     else:
         raise ValueError(f"{where} have dtype {x.dtype}; pass uint8 0..255 (images.astype(np.uint8)) "
                          f"or float in [0, 1] (images / 255).")
+    if x.shape[-1] in (2, 4):                                   # alpha last: composite onto black
+        colour, opacity = (y[..., :-1] + 1) / 2, (y[..., -1:] + 1) / 2        # both in [0, 1]
+        y = (colour * opacity * 2 - 1).astype(np.float32)
     if len(y) == 0:
         raise ValueError(f"{where} hold no images (shape {x.shape}); pass at least {MIN_PER_CLASS} per class.")
     return torch.from_numpy(np.ascontiguousarray(np.moveaxis(y, -1, 1)))
@@ -149,6 +199,9 @@ def check_labels(labels: np.ndarray, n: int, where: str, num_classes: int | None
     if labels.shape != (n,):
         raise ValueError(f"{where}: labels have shape {labels.shape} but there are {n} images; "
                          f"pass one label per image, shape ({n},).")
+    if num_classes is None and len(labels) and labels.min() < 0:
+        raise ValueError(f"{where}: label {int(labels.min())} is negative; labels must be class indices 0..K-1 "
+                         f"(np.unique(labels, return_inverse=True)[1] renumbers them).")
     k = int(labels.max()) + 1 if num_classes is None else num_classes
     bad = labels[(labels < 0) | (labels >= k)]
     if len(bad):
@@ -175,10 +228,12 @@ def content_hash(images: torch.Tensor, labels: torch.Tensor) -> str:
 def describe_dataset(ds: ImageDataset, path: str | None = None, options: dict | None = None) -> dict:
     """What a checkpoint records about its training data (plain types, readable with weights_only).
 
-    kind: "npz" or "folder" (your own files, at `path`) or "builtin" (`name`, loaded with `options`).
+    kind: "npz" or "folder" (your own files, at `path` as given, and at `resolved_path`, absolute) or
+    "builtin" (`name`, loaded with `options`).
     """
     kind = ds.name if ds.name in ("npz", "folder") else "builtin"
     return {"kind": kind, "name": None if kind != "builtin" else ds.name, "path": None if path is None else str(path),
+            "resolved_path": None if path is None else str(Path(path).expanduser().resolve()),
             "options": dict(options or {}), "n": len(ds), "image_size": list(ds.images.shape[-2:]),
             "channels": ds.channels, "num_classes": ds.num_classes, "class_names": list(ds.class_names),
             "sha256": content_hash(ds.images, ds.labels)}
@@ -186,7 +241,7 @@ def describe_dataset(ds: ImageDataset, path: str | None = None, options: dict | 
 
 def describe_tensors(images: torch.Tensor, labels: torch.Tensor, num_classes: int) -> dict:
     """What a checkpoint records about images handed to the `Trainer` directly (no file, no class names)."""
-    return {"kind": "tensors", "name": None, "path": None, "options": {}, "n": len(images),
+    return {"kind": "tensors", "name": None, "path": None, "resolved_path": None, "options": {}, "n": len(images),
             "image_size": list(images.shape[-2:]), "channels": images.shape[1], "num_classes": num_classes,
             "class_names": None, "sha256": content_hash(images, labels)}
 
@@ -199,5 +254,6 @@ def load_training_set(dataset: str, data=None, data_kwargs: dict | None = None) 
     else:
         ds = load_image_data(data)
         if ds.name != dataset:
-            raise ValueError(f"data {str(data)!r} is an {ds.name} but dataset={dataset!r}; pass dataset={ds.name!r}.")
+            kind = "an .npz file" if ds.name == "npz" else "a folder"
+            raise ValueError(f"data {str(data)!r} is {kind} but dataset={dataset!r}; pass dataset={ds.name!r}.")
     return ds, describe_dataset(ds, data, data_kwargs)

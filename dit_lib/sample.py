@@ -6,9 +6,14 @@
 `--checkpoint` is a file written by `python -m dit_lib.train` or the name of a shipped one
 (`dit_lib.pretrained.list_pretrained()`). The EMA weights are sampled with the noise schedule the
 checkpoint was trained with, by `dit_lib.sampling.sample`; the same `--seed` gives the same images.
-Labels are class indices or the class names the checkpoint recorded. The grid has one row per
-class with `--per-class`; `--npz` saves `images` (uint8, (N, H, W) or (N, H, W, C), the layout
-`python -m dit_lib.train --data` reads), `labels` and `class_names`.
+Labels are class names or class indices: a token that is one of the checkpoint's class names means
+that class (so with folder classes named "1", "0" the token 1 is the class named "1"); any other
+token must be an index 0..K-1. The class names are those the checkpoint recorded of its data, or
+those of the built-in dataset it was trained on. The grid has one row per class with `--per-class`;
+`--npz` saves `images` (uint8, (N, H, W) or (N, H, W, C)), `labels` and `class_names` of the
+classes drawn (renumbered 0..k-1 in index order), the layout `python -m dit_lib.train --data` reads.
+`--cfg-scale` defaults to 4, or to 1 (no guidance) for a checkpoint with no null class
+(trained with `--class-dropout-prob 0`).
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ import torch
 
 from ._cli import HelpFormatter
 from .checkpoint import build_model, load_checkpoint
-from .data import make_grid
+from .data import make_grid, shapes_class_names
 from .pretrained import checkpoint_path, list_pretrained
 from .sampling import METHODS, sample
 
@@ -34,9 +39,19 @@ def resolve_checkpoint(name_or_path) -> Path:
 
 
 def class_names_of(ckpt: dict) -> list[str]:
-    """The class names the checkpoint recorded, else "0".."K-1"."""
+    """The class names the checkpoint recorded of its data, else those of the built-in dataset it was
+    trained on (train_config["dataset"]), else "0".."K-1"."""
+    k = ckpt["model_config"]["num_classes"]
     names = ((ckpt.get("record") or {}).get("dataset") or {}).get("class_names")
-    return list(names) if names else [str(c) for c in range(ckpt["model_config"]["num_classes"])]
+    if not names:
+        tc = ckpt.get("train_config") or {}
+        options = tc.get("data_kwargs") or {}
+        if tc.get("dataset") == "shapes":
+            names = shapes_class_names(**{key: options[key] for key in ("shapes", "colors") if key in options})
+        elif tc.get("dataset") in ("digits", "mnist"):
+            names = [str(c) for c in range(10)]
+    names = [str(n) for n in names] if names else []
+    return names if len(names) == k else [str(c) for c in range(k)]
 
 
 def parse_labels(tokens, names: list[str]) -> list[int]:
@@ -82,10 +97,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                                 formatter_class=HelpFormatter)
     p.add_argument("--checkpoint", required=True, help="checkpoint file, or a shipped name: " + ", ".join(list_pretrained()))
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--labels", nargs="+", default=None, metavar="LABEL", help="class indices or names, one image each")
+    which.add_argument("--labels", nargs="+", default=None, metavar="LABEL", help="class names or indices, one image "
+                       "each (a token that is a class name means that class, else an index 0..K-1)")
     which.add_argument("--per-class", type=int, default=None, help="N images of every class, one row per class (default 8)")
-    p.add_argument("--cfg-scale", type=float, default=4.0, help="classifier-free guidance scale (1: none)")
-    p.add_argument("--steps", type=int, default=50, help="sampling steps (evenly respaced)")
+    p.add_argument("--cfg-scale", type=float, default=None, help="classifier-free guidance scale (1: none); default 4, "
+                   "or 1 for a checkpoint with no null class (trained with --class-dropout-prob 0)")
+    p.add_argument("--steps", type=int, default=50, help="sampling steps (evenly respaced; at most the checkpoint's "
+                   "diffusion steps)")
     p.add_argument("--sampler", default="ddim", choices=METHODS, help="ddim (eta 0) or ancestral ddpm")
     p.add_argument("--seed", type=int, default=0, help="the initial noise (same seed, same images)")
     p.add_argument("--nrow", type=int, default=None, help="images per grid row (default: --per-class, or 8)")
@@ -100,7 +118,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> dict:
     """`python -m dit_lib.sample ...`: sample the checkpoint, write the PNG grid (and the .npz).
 
-    Returns {"images": (N, C, H, W) in [-1, 1], "labels", "class_names", "nrow", "png": path}.
+    Returns {"images": (N, C, H, W) in [-1, 1], "labels", "class_names", "nrow", "png": path, "cfg_scale"}.
     """
     a = parse_args(argv)
     for name in ("steps", "zoom", "per_class", "nrow"):
@@ -114,18 +132,27 @@ def main(argv=None) -> dict:
     per_class = a.per_class or (8 if a.labels is None else None)
     labels = parse_labels(a.labels, names) if a.labels else [c for c in range(len(names)) for _ in range(per_class)]
     tc = ckpt.get("train_config") or {}
-    images = sample(model, labels, cfg_scale=a.cfg_scale, method=a.sampler, num_steps=a.steps, seed=a.seed,
+    diffusion_steps = tc.get("diffusion_steps", 1000)
+    if a.steps > diffusion_steps:
+        raise SystemExit(f"--steps must be <= the checkpoint's diffusion steps ({diffusion_steps}), got {a.steps}.")
+    has_null = model.y_embedder.null_class is not None
+    cfg_scale = a.cfg_scale if a.cfg_scale is not None else (4.0 if has_null else 1.0)
+    if cfg_scale != 1 and not has_null:
+        raise SystemExit(f"--cfg-scale {cfg_scale:g} needs a null class, but {path} was trained without one "
+                         f"(--class-dropout-prob 0): use --cfg-scale 1 (no guidance).")
+    images = sample(model, labels, cfg_scale=cfg_scale, method=a.sampler, num_steps=a.steps, seed=a.seed,
                     noise_schedule=tc.get("noise_schedule", "linear"),
-                    diffusion_steps=tc.get("diffusion_steps", 1000), progress=a.progress).cpu()   # (N, C, H, W)
+                    diffusion_steps=diffusion_steps, progress=a.progress).cpu()   # (N, C, H, W)
     nrow = a.nrow or per_class or 8
     out = save_png(make_grid(images.clamp(-1, 1), nrow=nrow, padding=1, pad_value=-1.0), a.out, a.zoom)
     if a.npz:
+        used = sorted(set(labels))                 # only the classes drawn, so that --data can read the file back
         Path(a.npz).parent.mkdir(parents=True, exist_ok=True)
-        np.savez(a.npz, images=to_uint8(images), labels=np.array(labels, dtype=np.int64),
-                 class_names=np.array(names))
-    print(f"sampled {len(labels)} images ({a.sampler}, {a.steps} steps, cfg {a.cfg_scale}, seed {a.seed}) "
+        np.savez(a.npz, images=to_uint8(images), labels=np.array([used.index(y) for y in labels], dtype=np.int64),
+                 class_names=np.array([names[c] for c in used]))
+    print(f"sampled {len(labels)} images ({a.sampler}, {a.steps} steps, cfg {cfg_scale:g}, seed {a.seed}) "
           f"from {path}; wrote {out}" + (f" and {a.npz}" if a.npz else ""))
-    return {"images": images, "labels": labels, "class_names": names, "nrow": nrow, "png": out}
+    return {"images": images, "labels": labels, "class_names": names, "nrow": nrow, "png": out, "cfg_scale": cfg_scale}
 
 
 if __name__ == "__main__":

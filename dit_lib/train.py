@@ -246,7 +246,8 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
     source.add_argument("--dataset", default=None, choices=DATASETS,   # None: argparse sees "--dataset digits"
                         help=f"a built-in dataset (dit_lib.data; {d.dataset} without --dataset and --data)")
     source.add_argument("--data", default=None, metavar="PATH", help="your own images: an .npz file (images, labels) "
-                        "or a folder of class folders of PNGs (see dit_lib.image_files)")
+                        "or a folder of class folders of PNGs, classes sorted by name as text: '10' before '2' "
+                        "(see dit_lib.image_files)")
     p.add_argument("--model", default=d.model, choices=sorted(DiT_models), metavar="NAME", help="preset name")
     helps = {"steps": "training steps in all", "batch_size": "global batch size", "seed": "weights, data order, noise",
              "log_every": "loss curve resolution (steps)", "gate_every": "adaLN gate probe every N steps",
@@ -274,6 +275,20 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
     return cfg, a
 
 
+def check_patch_fits(model: str, size: tuple[int, int]) -> None:
+    """Refuse, naming --model, a preset whose patch size does not divide the images' height and width."""
+    def patch(name: str) -> int:
+        return int(name.rsplit("/", 1)[1])                       # "DiT-Tiny/2" -> 2
+
+    H, W = size
+    if H % patch(model) or W % patch(model):
+        fits = [n for n in sorted(DiT_models, key=lambda n: (patch(n), n)) if not H % patch(n) and not W % patch(n)]
+        fix = (f"pass a --model whose patch divides both, e.g. --model {model.rsplit('/', 1)[0]}/{patch(fits[0])}"
+               if fits else f"pad or resize the images to multiples of {patch(model)}")
+        raise ValueError(f"--model {model} cuts {patch(model)}x{patch(model)} patches, which do not tile the "
+                         f"{H}x{W} images; {fix}.")
+
+
 def main(argv=None) -> None:
     """`python -m dit_lib.train ...`: load the data, train (resuming if asked), write the checkpoint."""
     cfg, args = parse_args(argv)
@@ -283,6 +298,7 @@ def main(argv=None) -> None:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
         rank = dist.get_rank()
     ds, info = load_training_set(cfg)
+    check_patch_fits(cfg.model, tuple(ds.images.shape[-2:]))
     trainer = Trainer(cfg, ds.images, ds.labels, ds.num_classes, rank=rank, world_size=world_size, data_info=info)
     if args.resume:
         trainer.load(args.resume)

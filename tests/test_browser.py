@@ -20,7 +20,18 @@ used: ``executable_path`` is the chromium that ``CHROMIUM`` or ``PATH`` names). 
   (``<page>-slider.png``); notebook pages (the introduction, the chapters) are also shot in dark
   mode (``<page>-dark.png``), where their text, widgets and figures must keep a legible contrast;
 * decks: reveal.js initialised, math typeset by MathJax 2, no MyST left as raw text, the slide
-  with the first figure drawn.
+  with the first figure drawn;
+* chapter decks (``notebooks/NN_*``, cut by the slide-cell convention of ``tools/make_slides.py``),
+  EVERY slide shown at 1280x720 and measured (``tools/deck_stats.py``): one slide per slide cell, none
+  overflows the 1280x720 frame, at most WORD_LIMIT words (headline included; figures, typeset
+  math and slide-code left out) and CODE_LINE_LIMIT lines of slide-code, body text >= 24 px,
+  each ``slide-figure`` cell's output on the slide of the slide cell before it, speaker notes
+  on every idea slide (all but the title, the demo cues, "Common slips" and "Summary"), the
+  Colab link on demo cues, and the deck's PDF with one page per slide. A contact sheet of every
+  deck (``slides__<deck>-sheet.png``) shows all its slides.
+
+``DIT_DECKS=DIR`` checks the decks in DIR instead of ``_build/html/slides`` (served in their
+place), e.g. an older set of decks kept for comparison.
 
 Screenshots go to ``artifacts/screenshots/`` (git-ignored; CI keeps the folder), and the last
 test prints the list of pages checked with their screenshots.
@@ -32,18 +43,30 @@ import http.server
 import os
 import re
 import shutil
+import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import nbformat
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import deck_stats  # noqa: E402  (the per-slide measurement, shared with tools/deck_stats.py)
+from deck_pdf import page_count  # noqa: E402
+from make_slides import CODE_TAG, DEMO_TAG, FIGURE_TAG, is_slide_cell  # noqa: E402
+
 SITE = ROOT / "_build" / "html"
+DECKS_DIR = Path(os.environ["DIT_DECKS"]).resolve() if os.environ.get("DIT_DECKS") else SITE / "slides"
+WORD_LIMIT = 45   # words on a slide (headline included); the convention aims at <= 40 outside figures and math
+CODE_LINE_LIMIT = 12  # lines of a slide-code cell on a slide (its words are not in WORD_LIMIT)
+MIN_FONT_PX = 24  # body text at 1280x720
 SHOTS = ROOT / "artifacts" / "screenshots"
 REQUIRED = os.environ.get("DIT_BROWSER_REQUIRED") == "1"  # set by `make test`: skipping is failing
 VIEWPORT = {"width": 1280, "height": 900}
@@ -91,7 +114,8 @@ def site_pages() -> list[str]:
 
 
 PAGES = site_pages()
-DECKS = sorted(p.relative_to(SITE).as_posix() for p in (SITE / "slides").glob("*.slides.html")) if SITE.is_dir() else []
+DECKS = sorted(f"slides/{p.name}" for p in DECKS_DIR.glob("*.slides.html")) if SITE.is_dir() else []
+CHAPTER_DECKS = [d for d in DECKS if re.fullmatch(r"slides/\d\d_\w+\.slides\.html", d)]
 NOTEBOOK_PAGES = {p for p in PAGES if (ROOT / p).with_suffix(".ipynb").is_file()}
 CHROMIUM = find_chromium()
 
@@ -133,11 +157,19 @@ def site():
     """``_build/html`` served on 127.0.0.1 (a free port) in a background thread; yields its URL."""
     if not (SITE / "index.html").is_file():
         skip_or_fail(f"no built site in {SITE.relative_to(ROOT)}: run `make book` first (`make test` does)")
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(SITE)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = SITE
+        if DECKS_DIR != SITE / "slides":  # DIT_DECKS: the site, with those decks as its slides/
+            root = Path(tmp)
+            for entry in SITE.iterdir():
+                if entry.name != "slides":
+                    (root / entry.name).symlink_to(entry)
+            (root / "slides").symlink_to(DECKS_DIR)
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(root)))
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+        httpd.shutdown()
+        httpd.server_close()
 
 
 @dataclass
@@ -252,7 +284,7 @@ SETTLE = r"""
   await sleep(300);   // widget layout, fonts
   // the visible text, without code, scripts and typeset math
   const clone = document.body.cloneNode(true);
-  clone.querySelectorAll('script, style, pre, code, textarea, .highlight, mjx-container, mjx-assistive-mml, '
+  clone.querySelectorAll('script, style, pre, code, textarea, .highlight, mjx-container, mjx-assistive-mml, aside.notes, '
     + '.MathJax, .MathJax_CHTML, .MathJax_Preview, .MathJax_Display, .mjx-chtml, .plotly-graph-div, .jupyter-widgets'
   ).forEach(e => e.remove());
   const text = clone.textContent;
@@ -280,6 +312,7 @@ SETTLE = r"""
     colab: all('a[href*="colab.research.google.com"]').map(a => a.getAttribute('href')),
     ipynb: all('a[href*="_sources/"][href$=".ipynb"]').map(a => a.href),
     slides: all('a[href*="slides/"][href$=".slides.html"]').map(a => a.href),
+    slidesPdf: all('a.dit-slides-pdf[href$=".slides.pdf"]').map(a => a.href),
     reveal: document.querySelector('.reveal') ? document.querySelector('.reveal').className : null,
     deckSlides: all('.reveal .slides > section').length,
     theme: document.documentElement.dataset.theme,
@@ -430,7 +463,8 @@ def link_problems(page: Page, site: str, name: str, state: dict) -> list[str]:
     colab = [u for u in state["colab"] if "/blob/" in u]
     if not any(u.endswith(name.removesuffix(".html") + ".ipynb") for u in colab):
         problems.append(f"the launch menu has no Colab link for this notebook ({state['colab']})")
-    for kind, urls in (("the .ipynb download", state["ipynb"]), ("the lecture slides", state["slides"])):
+    for kind, urls in (("the .ipynb download", state["ipynb"]), ("the lecture slides", state["slides"]),
+                       ("the lecture slides' PDF", state["slidesPdf"])):
         urls = [u for u in urls if u.startswith(site)]  # never fetch from another host
         if not urls:
             problems.append(f"no link to {kind} on this site")
@@ -504,6 +538,79 @@ def test_slides_in_browser(page, seen, deck):
         shots.append(screenshot(page, shot_name(deck, "-figure"), max_height=900))
     RESULTS.append((deck, [shown(p) for p in shots]))
     assert not problems, f"{deck}:\n" + "\n".join(problems)
+
+
+def expected_slides(deck: str) -> list[dict]:
+    """What the chapter's notebook asks of its deck, slide by slide (1 = the title slide): the ids of the
+    slide-figure cells after each slide cell, and whether it is a demo cue."""
+    source = ROOT / "notebooks" / (Path(deck).name.removesuffix(".slides.html") + ".ipynb")
+    slides = []
+    for cell in nbformat.read(source, as_version=4).cells:
+        tags = set(cell.metadata.get("tags", []))
+        if is_slide_cell(cell):
+            slides.append({"figures": [], "demo": DEMO_TAG in tags, "code": 0})
+        elif cell.cell_type == "code" and slides and FIGURE_TAG in tags:
+            slides[-1]["figures"].append(cell.get("id"))
+        elif cell.cell_type == "code" and slides and CODE_TAG in tags:
+            slides[-1]["code"] += 1
+    return slides
+
+
+def is_idea_slide(number: int, slide: dict) -> bool:
+    """Slides that explain one idea, so the lecturer needs notes: all but the title, demo cues, the
+    common slips and the summary."""
+    return number > 1 and not slide["demo"] and not re.match(r"\s*(Common slips|Summary)\b", slide["title"], re.I)
+
+
+def slide_problems(slides: list[dict], expected: list[dict]) -> list[str]:
+    """Every slide of a chapter deck (measured by deck_stats.measure) against the rules of issue 15."""
+    out = []
+    if len(slides) != len(expected):
+        out.append(f"{len(slides)} slides, but the notebook has {len(expected)} slide cells")
+    for k, slide in enumerate(slides, start=1):
+        where = f"slide {k} ({slide['title'][:50]!r})"
+        if slide["overflow"]:
+            out.append(f"{where} overflows the {slide['frame'][0]}x{slide['frame'][1]} frame by {slide['overPx']} px")
+        if slide["words"] - slide["codeWords"] > WORD_LIMIT:
+            out.append(f"{where} has {slide['words'] - slide['codeWords']} words (limit {WORD_LIMIT}; figures, "
+                       "typeset math and slide-code left out)")
+        if slide["codeLines"] > CODE_LINE_LIMIT:
+            out.append(f"{where} shows {slide['codeLines']} lines of code (limit {CODE_LINE_LIMIT}: a few lines)")
+        if slide["fontPx"] < MIN_FONT_PX:
+            out.append(f"{where}: body text {slide['fontPx']:.1f} px at 1280x720 (at least {MIN_FONT_PX})")
+        if tuple(slide["frame"]) != (1280, 720):
+            out.append(f"{where}: the deck's frame is {slide['frame']}, not 1280x720")
+        if is_idea_slide(k, slide) and not slide["notes"]:
+            out.append(f"{where} has no speaker notes (a markdown cell after its slide cell)")
+        if k <= len(expected):
+            missing = [i for i in expected[k - 1]["figures"] if i not in slide["figureIds"]]
+            if missing:
+                out.append(f"{where} lacks the output of its slide-figure cell(s) {missing} (shows {slide['figureIds']})")
+            if expected[k - 1]["demo"] and not slide["demo"]:
+                out.append(f"{where} is a demo cue (slide-demo) without its Colab link")
+    return out
+
+
+@pytest.mark.parametrize("deck", CHAPTER_DECKS)
+def test_every_slide_of_a_chapter_deck(page, seen, deck):
+    """Every slide at 1280x720: fits, few words, large type, its figure, notes; a contact sheet; the PDF."""
+    page.set_viewport_size(deck_stats.WINDOW)
+    try:
+        shots: list[bytes] = []
+        slides = deck_stats.measure(page, deck, shots)
+    finally:
+        page.set_viewport_size(VIEWPORT)
+    sheet = deck_stats.contact_sheet(shots, shot_name(deck, "-sheet"))
+    problems = slide_problems(slides, expected_slides(deck))
+    pdf = DECKS_DIR / Path(deck).name.replace(".slides.html", ".slides.pdf")
+    if not pdf.is_file():
+        problems.append(f"no PDF of the deck ({pdf.name}: tools/deck_pdf.py, run by make book)")
+    elif page_count(pdf.read_bytes()) != len(slides):
+        problems.append(f"{pdf.name} has {page_count(pdf.read_bytes())} pages for {len(slides)} slides")
+    RESULTS.append((deck + " (every slide)", [shown(sheet)]))
+    stats = deck_stats.summary(slides)
+    assert not problems, (f"{deck} ({stats['slides']} slides, {stats['mean_words']:.0f} words a slide on average, "
+                          f"max {stats['max_words']}; contact sheet {shown(sheet)}):\n" + "\n".join(problems))
 
 
 def test_search_finds_pages(page):

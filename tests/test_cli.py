@@ -65,7 +65,8 @@ def test_npz_round_trip_records_the_data_and_samples_a_grid(npz_run):
     ckpt = load_checkpoint(d / "toy.pt")
     assert ckpt["train_config"]["dataset"] == "npz" and ckpt["train_config"]["data"] == str(d / "toy.npz")
     assert ckpt["record"]["dataset"] == {
-        "kind": "npz", "name": None, "path": str(d / "toy.npz"), "options": {}, "n": 18, "image_size": [8, 8],
+        "kind": "npz", "name": None, "path": str(d / "toy.npz"), "resolved_path": str((d / "toy.npz").resolve()),
+        "options": {}, "n": 18, "image_size": [8, 8],
         "channels": 1, "num_classes": 3, "class_names": list(NAMES), "sha256": hash_by_hand(x, labels)}
     assert ckpt["model_config"]["input_size"] in ((8, 8), [8, 8]) and ckpt["model_config"]["num_classes"] == 3
     assert ckpt["step"] == 12
@@ -112,6 +113,7 @@ def test_folder_round_trip_through_the_real_commands(tmp_path):
     subprocess.run(run, check=True, env=ENV, capture_output=True)
     rec = load_checkpoint(tmp_path / "f.pt")["record"]["dataset"]
     assert rec["kind"] == "folder" and rec["path"] == str(root) and rec["class_names"] == list(NAMES)
+    assert rec["resolved_path"] == str(root.resolve())
     assert rec["n"] == 18 and rec["sha256"] == hash_by_hand(x[order], labels[order])
     res = subprocess.run([sys.executable, "-m", "dit_lib.sample", "--checkpoint", str(tmp_path / "f.pt"),
                           "--labels", "0", "1", "2", "1", "--nrow", "2", "--steps", "3", "--out",
@@ -208,7 +210,15 @@ def bad_npz(tmp_path, **arrays):
     (dict(labels=np.zeros(6, np.int64)), r"has no 'images' array"),
     (dict(images=np.zeros((6, 8, 8), np.uint8), labels=np.array([0, 1, 2, 0, 1, 3]), class_names=np.array(NAMES)),
      r"label 3 is out of range; labels must be 0\.\.2 \(3 class_names\)"),
-    (dict(images=np.zeros((6, 8, 8), np.uint8), labels=np.array([0, 1, 2, 0, 1, -1])), r"label -1 is out of range"),
+    (dict(images=np.zeros((6, 8, 8), np.uint8), labels=np.array([0, 1, 2, 0, 1, -1])),
+     r"label -1 is negative; labels must be class indices 0\.\.K-1"),
+    (dict(images=np.zeros((6, 8, 8), np.uint8), labels=np.array([0, 1, 2, 0, 1, -1]), class_names=np.array(NAMES)),
+     r"label -1 is out of range; labels must be 0\.\.2 \(3 class_names\)"),
+    (dict(images=np.zeros((6, 8, 8, 2), np.uint8), labels=np.arange(6) % 3), r"\(N, H, W, C\) with C = 1, 3 or 4"),
+    (dict(images=np.zeros((6, 8, 8), np.uint16), labels=np.arange(6) % 3),
+     r"dtype uint16 \(16-bit\); pass uint8 0\.\.255, e\.g\. \(x >> 8\)\.astype\(np\.uint8\)"),
+    (dict(images=np.zeros((6, 8, 8), np.uint8), labels=np.arange(6) % 3, class_names=np.array(["a", 1, 2.0], dtype=object)),
+     r"class_names is an array of Python objects .*np\.array\(values, dtype=str\)"),
     (dict(images=np.zeros((6, 8, 8), np.uint8), labels=np.array([0., 1, 2, 0, 1, 2])),
      r"labels have dtype float64; they must be integers 0\.\.K-1 \(labels\.astype\(np\.int64\)"),
     (dict(images=np.zeros((6, 8, 8), np.uint8), labels=np.array([0, 1, 2, 0, 1])), r"labels have shape \(5,\) but there are 6"),
@@ -278,3 +288,147 @@ def test_the_command_prints_the_error_without_a_traceback(tmp_path):
                          env=ENV, capture_output=True, text=True)
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert res.stderr.startswith(f"error: {path} has no 'labels' array")
+
+
+# ------------------------------------------------------------------------- formats: alpha, palettes, EXIF, names
+
+
+def rgba_pictures(n=6, seed=0):
+    """(N, 8, 8, 4) uint8 RGBA pictures with every opacity from clear to opaque, labels 0..2."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, (n, 8, 8, 4), dtype=np.uint8)
+    x[:, 0, 0, 3], x[:, 0, 1, 3] = 0, 255
+    return x, np.arange(n) % 3
+
+
+def test_alpha_is_composited_onto_black_the_same_way_as_npz_and_as_pngs(tmp_path):
+    from dit_lib.image_files import content_hash
+
+    x, labels = rgba_pictures()
+    order = np.lexsort((np.arange(len(labels)), labels))
+    for i, c in enumerate(labels):
+        (tmp_path / "rgba" / NAMES[c]).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(x[i], mode="RGBA").save(tmp_path / "rgba" / NAMES[c] / f"{i}.png")
+    folder = load_image_data(tmp_path / "rgba")
+    np.savez(tmp_path / "rgba.npz", images=x[order], labels=labels[order])
+    npz = load_image_data(tmp_path / "rgba.npz")
+    by_hand = (x[order, ..., :3] / 255.0) * (x[order, ..., 3:] / 255.0) * 2 - 1     # colour x opacity, onto black
+    assert folder.images.shape == npz.images.shape == (6, 3, 8, 8)
+    assert torch.equal(folder.images, npz.images)
+    assert content_hash(folder.images, folder.labels) == content_hash(npz.images, npz.labels)
+    torch.testing.assert_close(npz.images, torch.from_numpy(by_hand).float().permute(0, 3, 1, 2))
+    assert (npz.images[:, :, 0, 0] == -1).all()                                       # fully clear: black
+    # grayscale with alpha ("LA") gives one channel, composited the same way
+    for i, c in enumerate(labels):
+        (tmp_path / "la" / NAMES[c]).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(x[i, ..., [0, 3]].transpose(1, 2, 0).copy(), mode="LA").save(tmp_path / "la" / NAMES[c] / f"{i}.png")
+    la = load_image_data(tmp_path / "la")
+    assert la.images.shape == (6, 1, 8, 8)
+    torch.testing.assert_close(la.images[:, 0], torch.from_numpy(by_hand[..., 0]).float())
+
+
+def test_palette_pngs_give_one_channel_for_greys_and_three_for_colours(tmp_path):
+    x, labels = patterns(6)
+    rgb = np.stack([x, x // 2, np.zeros_like(x)], axis=-1)
+    for name, pictures in (("grey", x), ("colour", rgb)):
+        for i, c in enumerate(labels):
+            (tmp_path / name / NAMES[c]).mkdir(parents=True, exist_ok=True)
+            picture = Image.fromarray(pictures[i]).convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE)
+            picture.save(tmp_path / name / NAMES[c] / f"{i}.png")
+    assert Image.open(tmp_path / "grey" / NAMES[0] / "0.png").mode == "P"
+    for name, pictures in (("grey", x), ("colour", rgb)):
+        write = tmp_path / f"plain-{name}"
+        for i, c in enumerate(labels):
+            (write / NAMES[c]).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pictures[i]).save(write / NAMES[c] / f"{i}.png")
+        palette, plain = load_image_data(tmp_path / name), load_image_data(write)
+        assert palette.channels == plain.channels == (1 if name == "grey" else 3)
+        assert torch.equal(palette.images, plain.images)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    x, labels = patterns(6)
+    tall = np.concatenate([x, x[:, :2]], axis=1)                                     # (6, 10, 8)
+    for i, c in enumerate(labels):
+        (tmp_path / "p" / NAMES[c]).mkdir(parents=True, exist_ok=True)
+        exif = Image.Exif()
+        exif[0x0112] = 6                                       # orientation: rotate 90 degrees clockwise to view
+        Image.fromarray(tall[i]).save(tmp_path / "p" / NAMES[c] / f"{i}.png", exif=exif)
+    ds = load_image_data(tmp_path / "p")
+    order = np.lexsort((np.arange(len(labels)), labels))
+    upright = np.rot90(tall[order], k=-1, axes=(1, 2))                               # clockwise: (6, 8, 10)
+    assert ds.images.shape == (6, 1, 8, 10)
+    torch.testing.assert_close(ds.images[:, 0], torch.from_numpy(upright.copy()).float() / 127.5 - 1)
+
+
+def test_npz_names_as_bytes_and_an_upper_case_suffix(tmp_path):
+    x, labels = patterns(6)
+    np.savez(tmp_path / "b.npz", images=x, labels=labels, class_names=np.array([b"bars", b"lines", b"square"]))
+    (tmp_path / "b.npz").rename(tmp_path / "B.NPZ")
+    assert load_image_data(tmp_path / "B.NPZ").class_names == NAMES
+
+
+def test_data_kind_mismatch_reads_well(tmp_path):
+    from dit_lib.image_files import load_training_set
+
+    root = write_folder(tmp_path / "p", *patterns(6))
+    with pytest.raises(ValueError, match=rf"data '{root}' is a folder but dataset='npz'; pass dataset='folder'"):
+        load_training_set("npz", root)
+
+
+# ------------------------------------------------------------------------- the sample command
+
+
+def test_shipped_checkpoints_know_their_class_names(tmp_path):
+    from dit_lib.data import shapes_class_names
+    from dit_lib.pretrained import checkpoint_path
+
+    assert sample_cli.class_names_of(load_checkpoint(checkpoint_path("digits"))) == [str(d) for d in range(10)]
+    shapes = list(shapes_class_names())
+    assert sample_cli.class_names_of(load_checkpoint(checkpoint_path("shapes"))) == shapes and "red circle" in shapes
+    out = sample_cli.main(["--checkpoint", "shapes", "--labels", "red circle", "red circle", "--steps", "2",
+                           "--out", str(tmp_path / "s.png"), "--npz", str(tmp_path / "s.npz"), "--no-progress"])
+    assert out["labels"] == [shapes.index("red circle")] * 2
+    assert np.load(tmp_path / "s.npz")["class_names"].tolist() == ["red circle"]
+
+
+def test_labels_names_win_over_indices():
+    assert sample_cli.parse_labels(["1", "0", "b"], ["1", "0", "b"]) == [0, 1, 2]   # "1" is the class named "1"
+    assert sample_cli.parse_labels(["2"], ["a", "b", "c"]) == [2]
+
+
+def test_npz_of_a_label_subset_reads_back_as_training_data(npz_run):
+    d, _, _ = npz_run
+    out = sample_cli.main(["--checkpoint", str(d / "toy.pt"), "--labels", "square", "bars", "square", "bars",
+                           "--steps", "2", "--out", str(d / "sub.png"), "--npz", str(d / "sub.npz"), "--no-progress"])
+    back = load_image_data(d / "sub.npz")                                    # what --data reads
+    assert back.class_names == ("bars", "square") and back.labels.tolist() == [1, 0, 1, 0]
+    assert out["labels"] == [2, 0, 2, 0]
+    torch.testing.assert_close(back.images, ((out["images"].clamp(-1, 1) + 1) * 127.5).round() / 127.5 - 1)
+
+
+def test_sample_errors_name_the_flag(npz_run, tmp_path, capsys):
+    d, _, _ = npz_run
+    with pytest.raises(SystemExit, match=r"--steps must be <= the checkpoint's diffusion steps \(1000\), got 2000"):
+        sample_cli.main(["--checkpoint", str(d / "toy.pt"), "--steps", "2000", "--out", str(tmp_path / "x.png")])
+    x, labels = patterns(6)
+    np.savez(tmp_path / "t.npz", images=x, labels=labels)
+    train_cli.main(["--data", str(tmp_path / "t.npz"), "--out", str(tmp_path / "nonull.pt"), *TRAIN[:2], "--steps", "1",
+                    "--batch-size", "4", "--class-dropout-prob", "0", "--no-progress"])
+    with pytest.raises(SystemExit, match=r"--cfg-scale 4 needs a null class, .*\(--class-dropout-prob 0\): use --cfg-scale 1"):
+        sample_cli.main(["--checkpoint", str(tmp_path / "nonull.pt"), "--cfg-scale", "4", "--steps", "2",
+                         "--out", str(tmp_path / "x.png"), "--no-progress"])
+    out = sample_cli.main(["--checkpoint", str(tmp_path / "nonull.pt"), "--per-class", "1", "--steps", "2",
+                           "--out", str(tmp_path / "x.png"), "--no-progress"])
+    assert out["cfg_scale"] == 1 and "cfg 1," in capsys.readouterr().out              # no null class: no guidance
+    assert sample_cli.main(["--checkpoint", str(d / "toy.pt"), "--per-class", "1", "--steps", "2", "--out",
+                            str(tmp_path / "y.png"), "--no-progress"])["cfg_scale"] == 4
+
+
+def test_train_names_the_model_when_its_patches_do_not_tile(tmp_path):
+    x, labels = patterns(6)
+    np.savez(tmp_path / "odd.npz", images=np.concatenate([x, x[:, :2]], axis=1), labels=labels)   # 10 x 8
+    with pytest.raises(ValueError, match=r"--model DiT-Micro/4 cuts 4x4 patches, which do not tile the 10x8 images; "
+                                         r"pass a --model whose patch divides both, e.g\. --model DiT-Micro/2"):
+        train_cli.main(["--data", str(tmp_path / "odd.npz"), "--out", str(tmp_path / "x.pt"), "--model", "DiT-Micro/4",
+                        "--steps", "1", "--no-progress"])

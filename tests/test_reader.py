@@ -68,6 +68,7 @@ SOURCE = [
     ("markdown", ":::{exercise} First\n:label: ex-03-a\nDo it.\n:::"),
     ("markdown", ":::{solution} ex-03-a\n:class: dropdown\nDone with {eq}`eq-03-loss`.\n:::"),
     ("markdown", ":::{exercise}\n:label: ex-03-b\nAgain.\n:::\n:::{solution} ex-03-b\n:class: dropdown\nAgain done.\n:::"),
+    ("slide", "## A slide cell: for the deck, not for readers\n\n- the loss is {glue:text}`loss`"),
 ]
 
 
@@ -78,6 +79,9 @@ def small():
         if kind == "code":
             cell = nbformat.v4.new_code_cell(text, execution_count=3, metadata={"tags": ["hide-input"]},
                                              outputs=[nbformat.v4.new_output("stream", text="printed\n")])
+        elif kind == "slide":
+            cell = nbformat.v4.new_markdown_cell(text, metadata={"tags": ["slide", "remove-cell"],
+                                                                 "slideshow": {"slide_type": "slide"}})
         else:
             cell = nbformat.v4.new_markdown_cell(text, metadata={"slideshow": {"slide_type": "slide"}})
         cells.append(cell)
@@ -104,7 +108,9 @@ def test_a_small_notebook_reads_right(small):
     code = reader.cells[1]
     assert (code.source, code.metadata, code.outputs, code.execution_count) == (SOURCE[1][1], {"tags": ["hide-input"]}, [], None)
     assert all(c.metadata == s.metadata and c.get("id") == s.get("id") for c, s in zip(reader.cells, small.cells))
-    assert small.cells[1].outputs, "the source notebook was changed"
+    # the slide cell (tagged "slide") is left out, and only it
+    assert len(reader.cells) == len(small.cells) - 1 and "A slide cell" not in "".join(text)
+    assert small.cells[1].outputs and len(small.cells) == len(SOURCE), "the source notebook was changed"
 
 
 def test_a_missing_glue_value_is_recorded(small):
@@ -142,6 +148,8 @@ def test_reader_notebook_has_no_myst_and_the_same_code(name):
     reader, source = nbformat.read(path, as_version=4), nbformat.read(ROOT / f"{name}.ipynb", as_version=4)
     left = myst_left(reader)
     assert not left, f"{path.relative_to(ROOT)} still holds MyST:\n" + "\n".join(left)
+    source.cells = [c for c in source.cells if not make_reader.is_slide(c)]  # the deck's slides are left out
+    assert not any("slide" in c.metadata.get("tags", []) for c in reader.cells if c.cell_type == "markdown")
     assert [c.cell_type for c in reader.cells] == [c.cell_type for c in source.cells], "cells differ (stale build?)"
     for r, s in zip(reader.cells, source.cells):
         if s.cell_type == "code":

@@ -135,7 +135,7 @@ def test_chapter_list_matches_the_toc_and_the_titles():
 
 
 def test_map_links_every_chapter_once_per_stage():
-    page = front.book_map_html()
+    page = front.book_map_html(links="site")
     links = re.findall(r'<a class="dit-map-ch" href="([^"]+)"[^>]*>(\d+)</a>', page)
     for href, number in links:
         assert href == f"../notebooks/{front.CHAPTERS[int(number)]}.html"
@@ -156,7 +156,35 @@ def test_map_options_and_escaping():
     with pytest.raises(ValueError, match="chapters"):
         front.book_map_html(model=[front.Stage("x", "y", (11,))])
     with pytest.raises(TypeError, match="base"):
-        front.book_map_html(base=None)
+        front.book_map_html(base=3, suffix=".html")
+    with pytest.raises(TypeError, match="together"):
+        front.book_map_html(base="../")
+    with pytest.raises(ValueError, match="links"):
+        front.book_map_html(links="github")
+
+
+def test_map_links_outside_the_site_open_the_reader_notebooks_in_colab(monkeypatch):
+    from dit_book import _repository
+
+    def hrefs(**kw):
+        return re.findall(r'class="dit-map-ch" href="([^"]+)"', front.book_map_html(**kw))
+
+    slug = _repository.REPOSITORY_URL.removeprefix("https://github.com/")
+    colab = [f"https://colab.research.google.com/github/{slug}/blob/{_repository.COLAB_BRANCH}/notebooks/"
+             f"{front.CHAPTERS[int(n)]}.ipynb" for n in re.findall(r'class="dit-map-ch"[^>]*>(\d+)<', front.book_map_html())]
+    assert hrefs(links="colab") == colab and "/blob/colab/" in colab[0]
+    site = hrefs(links="site")
+    assert all(h.startswith("../notebooks/") and h.endswith(".html") for h in site)
+    # the automatic choice: the site's links where MyST-NB (the book build) runs the page, else Colab's
+    real_find_spec = front.importlib.util.find_spec
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    monkeypatch.setattr(front.importlib.util, "find_spec", lambda name: object() if name == "myst_nb" else real_find_spec(name))
+    assert hrefs() == site
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-1")              # Colab, even with MyST-NB installed
+    assert hrefs() == colab
+    monkeypatch.delenv("COLAB_RELEASE_TAG")
+    monkeypatch.setattr(front.importlib.util, "find_spec", lambda name: None if name == "myst_nb" else real_find_spec(name))
+    assert hrefs() == colab                                                   # a Jupyter without the book build
 
 
 # ----------------------------------------------------------------------------- the widget

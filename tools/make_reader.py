@@ -14,7 +14,8 @@ place of the sources), where every Colab badge and launch button points:
   title over a block quote, exercises "**Exercise 10.2 (title)**" and solutions a folded
   ``<details><summary>Solution to Exercise 10.2</summary>``; labels and comments go.
 * **The same code**: code cells, cell ids, tags and slide metadata are the source notebook's, outputs
-  empty (a reader runs them); only markdown cells change.
+  empty (a reader runs them); only markdown cells change, and the *slide cells* (markdown cells tagged
+  ``slide``: the lecture deck's slides, see ``tools/make_slides.py``) are left out (a reader has the prose).
 * **No second execution**: the values come from the notebook the site build executed
   (``<build>/jupyter_execute/<name>.ipynb`` and the ``.glue.json`` MyST-NB writes beside it). Only when that
   copy is missing or older than the notebook, or with ``--execute``, is the notebook run here (as
@@ -79,6 +80,11 @@ def exercise_numbers(nb, chapter: int | None) -> dict[str, str]:
     return numbers
 
 
+def is_slide(cell) -> bool:
+    """A slide cell of the lecture deck (tools/make_slides.py): a markdown cell tagged "slide"."""
+    return cell.cell_type == "markdown" and "slide" in cell.metadata.get("tags", [])
+
+
 def reader_notebook(nb, name: str, glue: dict, bib: Bibliography, titles: dict[str, str] | None = None,
                     base: Path | None = None):
     """The reader version of notebook NB (its source, not the executed copy; NB is untouched).
@@ -107,6 +113,7 @@ def reader_notebook(nb, name: str, glue: dict, bib: Bibliography, titles: dict[s
         return f"\n<details>\n<summary>{summary}</summary>\n\n{body.strip()}\n\n</details>\n"
 
     handlers = {"exercise": exercise, "solution": solution}
+    nb.cells = [c for c in nb.cells if not is_slide(c)]  # the deck's slides: not for readers
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = myst_to_markdown(cell.source, base or ROOT / folder, glue, bib, equations, labels,

@@ -2,8 +2,10 @@
 
 1. **Lecture slides link.** Every page built from a notebook gets, under its title, a line
    "Lecture slides for this page" and a header button (a chalkboard icon) pointing at
-   ``slides/<notebook name>.slides.html``. The decks themselves are written after the Sphinx build
-   by ``tools/make_slides.py`` (``make book`` runs it), from the notebooks the build executed.
+   ``slides/<notebook name>.slides.html``, and the line links the deck's PDF
+   (``slides/<notebook name>.slides.pdf``). The decks themselves are written after the Sphinx build
+   by ``tools/make_slides.py`` (``make book`` runs it), from the notebooks the build executed, and
+   printed to PDF by ``tools/deck_pdf.py``.
 2. **The ``{chapter}`` role**, for pages that talk about chapters which may not exist yet (the
    lecturer's guide): ``{chapter}`Images as tokens <01>``` links to ``notebooks/01_*`` when that
    notebook is part of the build, and is plain text otherwise, so the ``-W`` build stays green
@@ -51,9 +53,11 @@ def add_slides_link(app: Sphinx, pagename: str, templatename: str, context: dict
             "label": "lecture-slides-button",
         })
     body = context.get("body") or ""
+    pdf = url.removesuffix(".html") + ".pdf"
     line = (
         f'<p class="dit-slides-link"><a class="reference external" href="{url}">Lecture slides for this page</a>'
-        " (reveal.js, cut from this notebook: arrows to move, <kbd>S</kbd> for the speaker notes)</p>"
+        " (reveal.js, cut from this notebook: arrows to move, <kbd>S</kbd> for the speaker notes;"
+        f' <a class="reference external dit-slides-pdf" href="{pdf}">PDF</a>)</p>'
     )
     new, count = H1_END.subn(lambda m: m.group(0) + line, body, count=1)
     if count == 0:  # a notebook without a title: put the line on top

@@ -5,15 +5,21 @@ Pure functions: tensors and names in, a plotly figure or an HTML string out (not
 `samples_figure` works on the static site (every scale is precomputed); `book_map_html` is plain
 HTML and CSS that reflows from rows of boxes at 1280 px to two columns on a phone, with fixed light
 colours (the site shows HTML outputs on a light panel in its dark theme too, like plotly's paper).
+Its chapter links open the site's pages in the site build and the reader notebooks in Colab
+anywhere else (`chapter_links`; the repository is dit_book/_repository.py, made from _config.yml).
 """
 from __future__ import annotations
 
 import html
+import importlib.util
+import os
+import sys
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import torch
 
+from .._repository import COLAB_BRANCH, REPOSITORY_URL
 from ..plotting import png_data_uri, sample_grid, slider, step, subplots, subtitle
 
 CELL = 48        # px: every sample is enlarged to about this size, whatever its resolution
@@ -182,12 +188,39 @@ def _row(boxes: list[str], kind: str = "") -> str:
     return f'<div class="dit-map-row {kind}" style="--n: {max(1, len(boxes))}">{"".join(boxes)}</div>'
 
 
-def book_map_html(*, base: str = "../notebooks/", suffix: str = ".html", chapters: Mapping[int, str] = CHAPTERS,
-                  model: Sequence[Stage] = MODEL, diffusion: Sequence[Stage] = DIFFUSION,
-                  coming: Sequence[Stage] = COMING) -> str:
+LINKS = ("site", "colab")
+
+
+def chapter_links(where: str | None = None) -> tuple[str, str]:
+    """(base, suffix) of the map's chapter links: `base + stem + suffix` opens chapter `stem`.
+
+    "site": the chapter's page of the site, seen from book/intro.html. "colab": the chapter's reader
+    notebook on the Colab branch of the repository (dit_book/_repository.py), opened in Colab: the
+    link that works in Colab and in a Jupyter outside the site. None: "site" where the book build
+    runs the page (the rule of `dit_book.notebook.glue`: MyST-NB importable, not Colab), else "colab".
+    """
+    if where is None:
+        colab = "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+        where = "site" if not colab and importlib.util.find_spec("myst_nb") is not None else "colab"
+    if where == "site":
+        return "../notebooks/", ".html"
+    if where == "colab":
+        slug = REPOSITORY_URL.removeprefix("https://github.com/")
+        return f"https://colab.research.google.com/github/{slug}/blob/{COLAB_BRANCH}/notebooks/", ".ipynb"
+    raise ValueError(f"links must be one of {LINKS} or None (decide from where the page runs), got {where!r}.")
+
+
+def book_map_html(*, links: str | None = None, base: str | None = None, suffix: str | None = None,
+                  chapters: Mapping[int, str] = CHAPTERS, model: Sequence[Stage] = MODEL,
+                  diffusion: Sequence[Stage] = DIFFUSION, coming: Sequence[Stage] = COMING) -> str:
     """The map of the book as HTML: the network's stages in data order (Part I), the diffusion around
-    it (Part II), and what Part III will add; each chapter number is a link to `base + stem + suffix`
-    (by default a page of the site, seen from book/intro.html)."""
+    it (Part II), and what Part III will add; each chapter number is a link to `base + stem + suffix`,
+    by default `chapter_links(links)`: a page of the site in the site build, else the chapter in Colab."""
+    if (base is None) != (suffix is None):
+        raise TypeError(f"pass base and suffix together (strings, e.g. base='../notebooks/', suffix='.html'), "
+                        f"or neither; got {base!r}, {suffix!r}.")
+    if base is None:
+        base, suffix = chapter_links(links)
     if not isinstance(base, str) or not isinstance(suffix, str):
         raise TypeError(f"base and suffix must be strings, e.g. base='../notebooks/', suffix='.html', "
                         f"got {base!r}, {suffix!r}.")
