@@ -92,11 +92,12 @@ CHAPTERS = {"tokens": ["positions"], "attention": ["query_maps"], "conditioning"
 
 
 def test_chapter_modules_import_shared_helpers_only_from_plotting():
+    """...and the repository constants that tools/colab_cell.py generates (dit_book/_repository.py)."""
     first = {m: head for head, rest in CHAPTERS.items() for m in rest}
     for path in sorted(VIZ.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.level:
-                shared = node.level == 2 and node.module == "plotting"
+                shared = node.level == 2 and node.module in ("plotting", "_repository")
                 own_chapter = node.level == 1 and node.module == first.get(path.stem)
                 assert shared or own_chapter, f"{path.name} imports {'.' * node.level}{node.module}"
 
