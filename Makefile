@@ -3,8 +3,8 @@
 #   make book   virtual environment + vendored JS + execute every notebook + build _build/html,
 #               with a reveal.js lecture deck (and its PDF) per notebook in _build/html/slides/ and a reader
 #               notebook per chapter in _build/reader/ (published on the Colab branch)
-#   make test   the same, then pytest over tests/ (unit tests, every notebook again in a fresh
-#               Colab-like kernel, every page and deck loaded in headless Chromium)
+#   make test   the same, then pytest over tests/ (unit tests, the wheel and two reader notebooks
+#               in a Colab-like kernel, every page and deck loaded in headless Chromium)
 #
 # Both start from nothing: the first run creates $(VENV); later runs reuse it until
 # pyproject.toml (or TORCH_VERSION) changes: the set-up stamp is named after their hash.
@@ -104,6 +104,7 @@ browser:
 test: book browser
 	$(BIN)/lint-imports --no-cache --no-logo   # the layers in pyproject.toml [tool.importlinter]
 	$(BIN)/ruff check --no-cache dit_lib dit_book tests tools benchmarks   # [tool.ruff] in pyproject.toml
+	$(BIN)/ruff format --check --no-cache tests tools benchmarks   # the packages keep their layout (see pyproject.toml)
 	DIT_BROWSER_REQUIRED=1 CHROMIUM=$(CHROMIUM) $(PY) -m pytest --durations=0 --durations-min=0.5 $(PYTEST_ARGS)
 
 serve:

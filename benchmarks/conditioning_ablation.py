@@ -16,6 +16,7 @@ of the EMA weights on the real test split at ten fixed timesteps (identical inpu
 variant), and the judge accuracy and FD of 200 samples (DDIM-25, guidance 2, 20 per class).
 Runs on one CPU thread, seeded: the same numbers on every run of the same machine and torch build.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))   # quality.py, beside this script
+sys.path.insert(0, str(ROOT / "benchmarks"))  # quality.py, beside this script
 
 from dit_lib.conditioning import LABELS, VARIANTS, ConditioningDiT, heldout_eps_mse  # noqa: E402
 from dit_lib.data import load_dataset  # noqa: E402
@@ -39,9 +40,9 @@ from dit_lib.pretrained import RECIPES  # noqa: E402
 from dit_lib.train import Trainer, TrainConfig, ema_decay_at, gate_magnitudes, parse_args, update_ema  # noqa: E402
 
 OUT = ROOT / "dit_lib" / "pretrained" / "conditioning_ablation.json"
-THREADS = 1    # results independent of the core count; for a model this small one thread is as fast, and
-               # on a busy machine much faster (two threads that wait for each other lose their turns)
-EVAL_TIMESTEPS = list(range(50, 1000, 100))     # 50, 150, ..., 950: the held-out mse grid
+THREADS = 1  # results independent of the core count; for a model this small one thread is as fast, and
+# on a busy machine much faster (two threads that wait for each other lose their turns)
+EVAL_TIMESTEPS = list(range(50, 1000, 100))  # 50, 150, ..., 950: the held-out mse grid
 N_SAMPLES, SAMPLE_STEPS, GUIDANCE = 200, 25, 2.0
 
 
@@ -58,42 +59,59 @@ def recipe_config(steps: int, seed: int) -> TrainConfig:
 
 def build(variant: str, cfg: TrainConfig, images: torch.Tensor, num_classes: int) -> ConditioningDiT:
     """The variant with the preset's width and depth, seeded exactly as `Trainer` seeds its DiT."""
-    probe = build_on_meta(cfg.model, input_size=tuple(images.shape[-2:])).config   # depth, width, heads, p
+    probe = build_on_meta(cfg.model, input_size=tuple(images.shape[-2:])).config  # depth, width, heads, p
     torch.manual_seed(cfg.seed)
-    return ConditioningDiT(variant, input_size=tuple(images.shape[-2:]), patch_size=probe.patch_size,
-                           in_channels=images.shape[1], hidden_size=probe.hidden_size, depth=probe.depth,
-                           num_heads=probe.num_heads, mlp_ratio=probe.mlp_ratio,
-                           class_dropout_prob=cfg.class_dropout_prob, num_classes=num_classes,
-                           learn_sigma=cfg.learn_sigma)
+    return ConditioningDiT(
+        variant,
+        input_size=tuple(images.shape[-2:]),
+        patch_size=probe.patch_size,
+        in_channels=images.shape[1],
+        hidden_size=probe.hidden_size,
+        depth=probe.depth,
+        num_heads=probe.num_heads,
+        mlp_ratio=probe.mlp_ratio,
+        class_dropout_prob=cfg.class_dropout_prob,
+        num_classes=num_classes,
+        learn_sigma=cfg.learn_sigma,
+    )
 
 
-def train(variant: str, cfg: TrainConfig, images: torch.Tensor, labels: torch.Tensor, num_classes: int,
-          model: torch.nn.Module | None = None, on_step=None) -> dict:
+def train(
+    variant: str,
+    cfg: TrainConfig,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    num_classes: int,
+    model: torch.nn.Module | None = None,
+    on_step=None,
+) -> dict:
     """`Trainer.train_step` for cfg.steps steps; returns the model, its EMA and the per-step losses.
     `on_step(step, ema)` is called after every step (for evaluations along the way; it must not
     draw from the global random generator, which holds the label-dropout stream)."""
     model = build(variant, cfg, images, num_classes) if model is None else model
     ema = copy.deepcopy(model).requires_grad_(False).eval()
-    diffusion = create_diffusion(timestep_respacing="", noise_schedule=cfg.noise_schedule,
-                                 learn_sigma=cfg.learn_sigma, diffusion_steps=cfg.diffusion_steps)
+    diffusion = create_diffusion(
+        timestep_respacing="", noise_schedule=cfg.noise_schedule, learn_sigma=cfg.learn_sigma, diffusion_steps=cfg.diffusion_steps
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    gen = torch.Generator().manual_seed(cfg.seed * 1000)          # data order, t and noise: as Trainer
-    torch.manual_seed(cfg.seed * 1000)                             # label dropout inside the model
+    gen = torch.Generator().manual_seed(cfg.seed * 1000)  # data order, t and noise: as Trainer
+    torch.manual_seed(cfg.seed * 1000)  # label dropout inside the model
     mse, loss, gate_steps, gates = [], [], [], []
     probe_at = set(gate_probe_steps(cfg.steps)) if variant == "adaln_zero" else set()
     probe_t, probe_y = torch.tensor(Trainer.GATE_TIMESTEPS), torch.arange(num_classes)
 
-    def probe(step):   # Trainer's probe (no random numbers drawn), at a finer resolution
+    def probe(step):  # Trainer's probe (no random numbers drawn), at a finer resolution
         if step in probe_at:
             gate_steps.append(step)
-            gates.append([[[round(v, 6) for v in br] for br in blk]
-                          for blk in gate_magnitudes(model, probe_t, probe_y).tolist()])   # (n_t, depth, 2)
+            gates.append(
+                [[[round(v, 6) for v in br] for br in blk] for blk in gate_magnitudes(model, probe_t, probe_y).tolist()]
+            )  # (n_t, depth, 2)
 
     start = time.perf_counter()
     probe(0)
     for step in range(cfg.steps):
         idx = torch.randint(0, len(images), (cfg.batch_size,), generator=gen)
-        x0, y = images[idx], labels[idx]                                        # (B, C, H, W), (B,)
+        x0, y = images[idx], labels[idx]  # (B, C, H, W), (B,)
         t = torch.randint(0, diffusion.num_timesteps, (cfg.batch_size,), generator=gen)
         noise = torch.randn(x0.shape, generator=gen)
         model.train()
@@ -110,8 +128,15 @@ def train(variant: str, cfg: TrainConfig, images: torch.Tensor, labels: torch.Te
         probe(step + 1)
         if on_step is not None:
             on_step(step + 1, ema)
-    return {"model": model, "ema": ema, "mse": mse, "loss": loss, "gate_steps": gate_steps, "gates": gates,
-            "train_seconds": time.perf_counter() - start}
+    return {
+        "model": model,
+        "ema": ema,
+        "mse": mse,
+        "loss": loss,
+        "gate_steps": gate_steps,
+        "gates": gates,
+        "train_seconds": time.perf_counter() - start,
+    }
 
 
 def quality(ema, judge, real_x, real_y, num_classes: int) -> dict:
@@ -119,26 +144,34 @@ def quality(ema, judge, real_x, real_y, num_classes: int) -> dict:
     from dit_lib.sampling import sample
     from quality import fd_subset
 
-    labels = torch.arange(N_SAMPLES) % num_classes                             # 20 per class
-    x = sample(ema, labels, cfg_scale=GUIDANCE, method="ddim", num_steps=SAMPLE_STEPS, seed=0,
-               progress=False).clamp(-1, 1)
+    labels = torch.arange(N_SAMPLES) % num_classes  # 20 per class
+    x = sample(ema, labels, cfg_scale=GUIDANCE, method="ddim", num_steps=SAMPLE_STEPS, seed=0, progress=False).clamp(-1, 1)
     sub = fd_subset(labels, real_y)
     q = evaluate_samples(judge, x[sub], labels[sub], real_x, real_y)
-    return {"accuracy": judge.accuracy(x, labels), "fd": q.fd, "fd_real_baseline": q.fd_real_baseline,
-            "n_fd": q.n}
+    return {"accuracy": judge.accuracy(x, labels), "fd": q.fd, "fd_real_baseline": q.fd_real_baseline, "n_fd": q.n}
 
 
 def write(a, judge, runs: list, seconds: float) -> None:
     cfg = recipe_config(a.steps, a.seeds[0])
     result = dict(
         description="DiT conditioning ablation at toy scale (benchmarks/conditioning_ablation.py)",
-        variants=list(a.variants), labels={v: LABELS[v] for v in a.variants}, seeds=a.seeds, steps=a.steps,
+        variants=list(a.variants),
+        labels={v: LABELS[v] for v in a.variants},
+        seeds=a.seeds,
+        steps=a.steps,
         train_config={k: v for k, v in cfg.__dict__.items() if k not in ("sample_at", "seed", "steps")},
-        model=cfg.model, eval_timesteps=EVAL_TIMESTEPS, gate_timesteps=list(Trainer.GATE_TIMESTEPS),
+        model=cfg.model,
+        eval_timesteps=EVAL_TIMESTEPS,
+        gate_timesteps=list(Trainer.GATE_TIMESTEPS),
         sampler=dict(method="ddim", steps=SAMPLE_STEPS, cfg_scale=GUIDANCE, n=N_SAMPLES, seed=0),
-        judge_test_accuracy=judge.test_accuracy, threads=THREADS, torch=torch.__version__,
-        machine=platform.machine(), wall_seconds=round(seconds, 1),
-        complete=len(runs) == len(a.seeds) * len(a.variants), runs=runs)
+        judge_test_accuracy=judge.test_accuracy,
+        threads=THREADS,
+        torch=torch.__version__,
+        machine=platform.machine(),
+        wall_seconds=round(seconds, 1),
+        complete=len(runs) == len(a.seeds) * len(a.variants),
+        runs=runs,
+    )
     Path(a.out).write_text(json.dumps(result, indent=1) + "\n")
 
 
@@ -169,8 +202,9 @@ def main(argv=None) -> int:
                 t0 = time.perf_counter()
                 if step % a.eval_every == 0:
                     curve["steps"].append(step)
-                    curve["heldout_mse"].append(round(heldout_eps_mse(
-                        ema, test_set.images, test_set.labels, EVAL_TIMESTEPS, seed=0).mean().item(), 6))
+                    curve["heldout_mse"].append(
+                        round(heldout_eps_mse(ema, test_set.images, test_set.labels, EVAL_TIMESTEPS, seed=0).mean().item(), 6)
+                    )
                 if step % a.quality_every == 0 and step < a.steps:
                     with torch.random.fork_rng(devices=[]):
                         q = quality(ema, judge, real_x, real_y, train_set.num_classes)
@@ -187,17 +221,30 @@ def main(argv=None) -> int:
             curve["accuracy"].append(round(q["accuracy"], 4))
             curve["fd"].append(round(q["fd"], 3))
             n_params = sum(w.numel() for w in r["model"].parameters())
-            runs.append(dict(variant=variant, seed=seed, params=n_params,
-                             mse=[round(v, 6) for v in r["mse"]], loss=[round(v, 6) for v in r["loss"]],
-                             heldout_mse=[round(v, 6) for v in held.tolist()],
-                             heldout_mse_mean=round(held.mean().item(), 6),
-                             gate_steps=r["gate_steps"], gates=r["gates"], curve=curve,
-                             train_seconds=round(r["train_seconds"] - eval_time[0], 2),
-                             eval_seconds=round(time.perf_counter() - t0 + eval_time[0], 2), **q))
-            write(a, judge, runs, time.perf_counter() - wall)      # after every run: a kill keeps what is done
-            print(f"seed {seed} {LABELS[variant]:>15}: final mse (mean of last 50) "
-                  f"{sum(r['mse'][-50:]) / min(50, len(r['mse'])):.4f}  held-out mse {held.mean():.4f}  "
-                  f"judge acc {q['accuracy']:.1%}  FD {q['fd']:.2f}  train {r['train_seconds'] - eval_time[0]:.0f} s", flush=True)
+            runs.append(
+                dict(
+                    variant=variant,
+                    seed=seed,
+                    params=n_params,
+                    mse=[round(v, 6) for v in r["mse"]],
+                    loss=[round(v, 6) for v in r["loss"]],
+                    heldout_mse=[round(v, 6) for v in held.tolist()],
+                    heldout_mse_mean=round(held.mean().item(), 6),
+                    gate_steps=r["gate_steps"],
+                    gates=r["gates"],
+                    curve=curve,
+                    train_seconds=round(r["train_seconds"] - eval_time[0], 2),
+                    eval_seconds=round(time.perf_counter() - t0 + eval_time[0], 2),
+                    **q,
+                )
+            )
+            write(a, judge, runs, time.perf_counter() - wall)  # after every run: a kill keeps what is done
+            print(
+                f"seed {seed} {LABELS[variant]:>15}: final mse (mean of last 50) "
+                f"{sum(r['mse'][-50:]) / min(50, len(r['mse'])):.4f}  held-out mse {held.mean():.4f}  "
+                f"judge acc {q['accuracy']:.1%}  FD {q['fd']:.2f}  train {r['train_seconds'] - eval_time[0]:.0f} s",
+                flush=True,
+            )
     print(f"wrote {a.out} ({time.perf_counter() - wall:.0f} s in all)")
     return 0
 

@@ -6,6 +6,7 @@ Measured with 1 thread and with torch's default thread count: the book's models 
 on a busy machine OpenMP workers that spin-wait for a core can make 2 threads many times
 slower than 1 (seen here: DDIM-50 in 47 s with 2 threads vs 1.0 s with 1, at load about 4).
 """
+
 import time
 
 import torch
@@ -28,8 +29,15 @@ def main():
             times = []
             for method, steps in (("ddim", 50), ("ddpm", 250)):
                 start = time.perf_counter()
-                sample(model, torch.arange(16) % model.num_classes, cfg_scale=2.0, method=method,
-                       num_steps=steps, seed=0, progress=False)
+                sample(
+                    model,
+                    torch.arange(16) % model.num_classes,
+                    cfg_scale=2.0,
+                    method=method,
+                    num_steps=steps,
+                    seed=0,
+                    progress=False,
+                )
                 times.append(time.perf_counter() - start)
             print(f"{name:<12}{threads:>8}{loaded:>8.2f}{times[0]:>11.2f}{times[1]:>12.2f}")
     torch.set_num_threads(default)

@@ -13,6 +13,7 @@ size, the model's width and depth, and the CPU threads torch uses (and whatever 
 is doing: the load average is recorded before and after). Process start-up and data loading
 (a few seconds, once per run) are not included.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,10 +38,11 @@ def time_steps(models: list[str], ds, batch_size: int, steps: int, rounds: int) 
     the models taking turns, so that a change in the machine's load hits them alike."""
     trainers = {}
     for model in models:
-        cfg = TrainConfig(dataset="npz", data="benchmark.npz", model=model, batch_size=batch_size, steps=steps,
-                          log_every=10, gate_every=10 ** 6)
+        cfg = TrainConfig(
+            dataset="npz", data="benchmark.npz", model=model, batch_size=batch_size, steps=steps, log_every=10, gate_every=10**6
+        )
         trainers[model] = Trainer(cfg, ds.images, ds.labels, ds.num_classes)
-        trainers[model].run(5, progress=False)                           # warm-up: allocations, kernel choice
+        trainers[model].run(5, progress=False)  # warm-up: allocations, kernel choice
     best = dict.fromkeys(models, float("inf"))
     for _ in range(rounds):
         for model, tr in trainers.items():
@@ -53,10 +55,18 @@ def time_steps(models: list[str], ds, batch_size: int, steps: int, rounds: int) 
 def row(model: str, tr: Trainer, ds, batch_size: int, best: float, timed: int) -> dict:
     size = tuple(ds.images.shape[-2:])
     patch = tr.model.patch_size
-    return {"model": model, "image_size": list(size), "channels": ds.channels, "patch_size": patch,
-            "tokens": (size[0] // patch) * (size[1] // patch), "batch_size": batch_size,
-            "params": sum(p.numel() for p in tr.model.parameters()), "timed_steps": timed,
-            "seconds_per_1000_steps": round(1000 * best, 1), "steps_per_second": round(1 / best, 2)}
+    return {
+        "model": model,
+        "image_size": list(size),
+        "channels": ds.channels,
+        "patch_size": patch,
+        "tokens": (size[0] // patch) * (size[1] // patch),
+        "batch_size": batch_size,
+        "params": sum(p.numel() for p in tr.model.parameters()),
+        "timed_steps": timed,
+        "seconds_per_1000_steps": round(1000 * best, 1),
+        "steps_per_second": round(1 / best, 2),
+    }
 
 
 def main(argv=None) -> dict:
@@ -80,13 +90,22 @@ def main(argv=None) -> dict:
         ds = load_image_data(path)
     before = load_average()
     rows = time_steps(a.models, ds, a.batch_size, a.steps, a.rounds)
-    result = {"processor": processor(), "processor_text": describe(), "threads": torch.get_num_threads(),
-              "cpu_count": os.cpu_count(), "load_before": before, "load_after": load_average(),
-              "loadavg_1_5_15": list(os.getloadavg()), "rows": rows}
+    result = {
+        "processor": processor(),
+        "processor_text": describe(),
+        "threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "load_before": before,
+        "load_after": load_average(),
+        "loadavg_1_5_15": list(os.getloadavg()),
+        "rows": rows,
+    }
     for r in rows:
-        print(f"{r['model']:12s} {r['image_size'][0]}x{r['image_size'][1]}x{r['channels']} "
-              f"{r['tokens']:3d} tokens  batch {r['batch_size']}  {r['params']:>9,} params  "
-              f"{r['seconds_per_1000_steps']:7.1f} s / 1,000 steps  {r['steps_per_second']:6.2f} steps/s")
+        print(
+            f"{r['model']:12s} {r['image_size'][0]}x{r['image_size'][1]}x{r['channels']} "
+            f"{r['tokens']:3d} tokens  batch {r['batch_size']}  {r['params']:>9,} params  "
+            f"{r['seconds_per_1000_steps']:7.1f} s / 1,000 steps  {r['steps_per_second']:6.2f} steps/s"
+        )
     print(f"{describe()}, {result['threads']} threads; {before} before, {result['load_after']} after")
     Path(a.out).write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {a.out}")

@@ -17,6 +17,7 @@ guidance 2) it samples n images (classes balanced, seed 0) and reports:
 
 Results go to `dit_lib/pretrained/<name>_quality.json` (the book plots them) and stdout.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,34 +62,66 @@ def evaluate(name: str, n: int, settings) -> dict:
     model = load_model(path)
     judge = get_judge(tc["dataset"], **{k: v for k, v in tc.get("data_kwargs", {}).items() if k == "image_size"})
     real_x, real_y = real_pool(tc["dataset"], tc.get("data_kwargs", {}))
-    labels = torch.arange(n) % judge.num_classes                               # balanced classes
+    labels = torch.arange(n) % judge.num_classes  # balanced classes
     sub = fd_subset(labels, real_y)
     rows = []
     for method, steps, scale in settings:
         start = time.perf_counter()
-        x = sample(model, labels, cfg_scale=scale, method=method, num_steps=steps, seed=0, progress=False,
-                   noise_schedule=tc["noise_schedule"], diffusion_steps=tc["diffusion_steps"])
+        x = sample(
+            model,
+            labels,
+            cfg_scale=scale,
+            method=method,
+            num_steps=steps,
+            seed=0,
+            progress=False,
+            noise_schedule=tc["noise_schedule"],
+            diffusion_steps=tc["diffusion_steps"],
+        )
         seconds = time.perf_counter() - start
         q = evaluate_samples(judge, x[sub].clamp(-1, 1), labels[sub], real_x, real_y)
         acc = judge.accuracy(x.clamp(-1, 1), labels)
-        rows.append(dict(method=method, steps=steps, cfg_scale=scale, n=n, accuracy=acc, n_fd=q.n, fd=q.fd,
-                         fd_real_baseline=q.fd_real_baseline, seconds_per_sample=seconds / n))
+        rows.append(
+            dict(
+                method=method,
+                steps=steps,
+                cfg_scale=scale,
+                n=n,
+                accuracy=acc,
+                n_fd=q.n,
+                fd=q.fd,
+                fd_real_baseline=q.fd_real_baseline,
+                seconds_per_sample=seconds / n,
+            )
+        )
         r = rows[-1]
-        print(f"{method:>5} {steps:>4} steps  cfg {scale:>4}:  acc {acc:6.1%}   FD {q.fd:7.2f} "
-              f"(real {q.fd_real_baseline:.2f}, n_fd {q.n})   {1000 * r['seconds_per_sample']:.2f} ms/sample",
-              flush=True)
-    return dict(checkpoint=name, judge_test_accuracy=judge.test_accuracy, threads=torch.get_num_threads(),
-                torch=torch.__version__, rows=rows)
+        print(
+            f"{method:>5} {steps:>4} steps  cfg {scale:>4}:  acc {acc:6.1%}   FD {q.fd:7.2f} "
+            f"(real {q.fd_real_baseline:.2f}, n_fd {q.n})   {1000 * r['seconds_per_sample']:.2f} ms/sample",
+            flush=True,
+        )
+    return dict(
+        checkpoint=name,
+        judge_test_accuracy=judge.test_accuracy,
+        threads=torch.get_num_threads(),
+        torch=torch.__version__,
+        rows=rows,
+    )
 
 
 def markdown(result: dict) -> str:
-    lines = [f"Judge accuracy on the real test split: {result['judge_test_accuracy']:.1%}", "",
-             "| sampler | steps | guidance | judge acc. | FD | FD real-vs-real | n (FD) | ms / sample |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Judge accuracy on the real test split: {result['judge_test_accuracy']:.1%}",
+        "",
+        "| sampler | steps | guidance | judge acc. | FD | FD real-vs-real | n (FD) | ms / sample |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in result["rows"]:
-        lines.append(f"| {r['method'].upper()} | {r['steps']} | {r['cfg_scale']:g} | {r['accuracy']:.1%} | "
-                     f"{r['fd']:.2f} | {r['fd_real_baseline']:.2f} | {r['n_fd']} | "
-                     f"{1000 * r['seconds_per_sample']:.2f} |")
+        lines.append(
+            f"| {r['method'].upper()} | {r['steps']} | {r['cfg_scale']:g} | {r['accuracy']:.1%} | "
+            f"{r['fd']:.2f} | {r['fd_real_baseline']:.2f} | {r['n_fd']} | "
+            f"{1000 * r['seconds_per_sample']:.2f} |"
+        )
     return "\n".join(lines)
 
 
@@ -97,8 +130,14 @@ def main():
     p.add_argument("name", help="shipped checkpoint name (e.g. digits) or a path to a .pt checkpoint")
     p.add_argument("--n", type=int, default=1000, help="samples per setting")
     p.add_argument("--quick", action="store_true", help="only DDIM-50 at guidance 2")
-    p.add_argument("--guidance", type=float, nargs="+", default=GUIDANCE, metavar="S",
-                   help=f"guidance scales of the DDIM-50 sweep (default: {' '.join(f'{g:g}' for g in GUIDANCE)})")
+    p.add_argument(
+        "--guidance",
+        type=float,
+        nargs="+",
+        default=GUIDANCE,
+        metavar="S",
+        help=f"guidance scales of the DDIM-50 sweep (default: {' '.join(f'{g:g}' for g in GUIDANCE)})",
+    )
     p.add_argument("--out", default=None, help="JSON path (default: next to the checkpoint)")
     a = p.parse_args()
     settings = [("ddim", 50, s) for s in a.guidance] + [(m, k, 2.0) for m, k in STEPS if (m, k) != ("ddim", 50)]

@@ -9,6 +9,7 @@
 2. Sampling images/s with classifier-free guidance done as one doubled batch [x; x] vs two
    separate forward passes (conditional, then unconditional).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,14 +29,14 @@ class NaiveAttention(Attention):
 
     def forward(self, x, return_attn=False):
         B, L, D = x.shape
-        q, k, v = self.qkv(x).split(D, dim=-1)                          # (B, L, D) each
+        q, k, v = self.qkv(x).split(D, dim=-1)  # (B, L, D) each
         heads = []
         for i in range(self.num_heads):
             s = slice(i * self.head_dim, (i + 1) * self.head_dim)
-            scores = q[..., s] @ k[..., s].transpose(1, 2) / math.sqrt(self.head_dim)   # (B, L, L)
+            scores = q[..., s] @ k[..., s].transpose(1, 2) / math.sqrt(self.head_dim)  # (B, L, L)
             scores = torch.exp(scores - scores.max(dim=-1, keepdim=True).values)
-            heads.append((scores / scores.sum(dim=-1, keepdim=True)) @ v[..., s])        # (B, L, D/h)
-        return self.proj(torch.cat(heads, dim=-1))                      # (B, L, D)
+            heads.append((scores / scores.sum(dim=-1, keepdim=True)) @ v[..., s])  # (B, L, D/h)
+        return self.proj(torch.cat(heads, dim=-1))  # (B, L, D)
 
 
 def set_impl(model, impl):
@@ -71,7 +72,7 @@ def train_throughput(name, size, channels, batch, min_time):
     model = DiT_models[name](input_size=size, in_channels=channels, num_classes=10)
     x = torch.randn(batch, channels, size, size)
     t, y = torch.randint(0, 1000, (batch,)), torch.randint(0, 10, (batch,))
-    opt = torch.optim.SGD(model.parameters(), lr=0.0)   # lr 0: weights stay put, work is real
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)  # lr 0: weights stay put, work is real
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -95,8 +96,10 @@ def sampling_throughput(name, size, channels, batch, min_time):
 
     with torch.no_grad():
         torch.testing.assert_close(doubled(x, t, y)[:, :channels], two_passes(), atol=1e-4, rtol=1e-4)
-        variants = [("one doubled batch", lambda: None, lambda: doubled(x, t, y)),
-                    ("two separate passes", lambda: None, two_passes)]
+        variants = [
+            ("one doubled batch", lambda: None, lambda: doubled(x, t, y)),
+            ("two separate passes", lambda: None, two_passes),
+        ]
         return [(name, batch * rate) for name, rate in best_of(variants, 3, min_time)]
 
 
@@ -115,10 +118,14 @@ def main():
     print(f"{describe()}, {torch.get_num_threads()} threads, {load_average()} at the start")
     for name, size, ch, batch in [("DiT-Tiny/2", 8, 1, 128), ("DiT-Tiny/2", 16, 3, 64), ("DiT-Tiny/2", 32, 3, 16)]:
         L = (size // 2) ** 2
-        table(f"train step (fwd+bwd), {name}, {ch}x{size}x{size} (L={L}), batch {batch}",
-              train_throughput(name, size, ch, batch, a.min_time))
-        table(f"guided sampling step (fwd), {name}, {ch}x{size}x{size} (L={L}), batch {batch}",
-              sampling_throughput(name, size, ch, batch, a.min_time))
+        table(
+            f"train step (fwd+bwd), {name}, {ch}x{size}x{size} (L={L}), batch {batch}",
+            train_throughput(name, size, ch, batch, a.min_time),
+        )
+        table(
+            f"guided sampling step (fwd), {name}, {ch}x{size}x{size} (L={L}), batch {batch}",
+            sampling_throughput(name, size, ch, batch, a.min_time),
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Shared test fixtures. The official reference numbers live in tests/fixtures (see its README)."""
+
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,9 @@ def load_official() -> dict:
     """The official DiT fixture; a missing file is an error, never a skip."""
     if not FIXTURE.exists():
         shown = FIXTURE.relative_to(Path.cwd()) if FIXTURE.is_relative_to(Path.cwd()) else FIXTURE
-        raise FileNotFoundError(f"reference fixture {FIXTURE} is missing; it is part of the repository "
-                                f"(restore it with `git checkout -- {shown}`).")
+        raise FileNotFoundError(
+            f"reference fixture {FIXTURE} is missing; it is part of the repository (restore it with `git checkout -- {shown}`)."
+        )
     return torch.load(FIXTURE, weights_only=True)
 
 
@@ -58,8 +60,7 @@ def nudged_small_dit(num_classes: int = 3, scale: float = 0.05):
     from dit_lib.models import DiT
 
     torch.manual_seed(0)
-    model = DiT(input_size=8, patch_size=4, in_channels=1, hidden_size=32, depth=2, num_heads=4,
-                num_classes=num_classes).eval()
+    model = DiT(input_size=8, patch_size=4, in_channels=1, hidden_size=32, depth=2, num_heads=4, num_classes=num_classes).eval()
     with torch.no_grad():
         for w in model.parameters():
             if w.requires_grad:

@@ -1,12 +1,12 @@
 """dit_lib.anatomy: the shape trace against a real forward pass, the parameter breakdown against
 `count_params`, the activation memory on real and meta models alike."""
+
 import math
 
 import pytest
 import torch
 
-from dit_lib.anatomy import (PARAM_ROLES, activation_bytes, collapse_blocks, numbers_per_image, param_breakdown,
-                             shape_trace)
+from dit_lib.anatomy import PARAM_ROLES, activation_bytes, collapse_blocks, numbers_per_image, param_breakdown, shape_trace
 from dit_lib.flops import build_on_meta, count_params
 from conftest import small_dit
 from dit_lib.models import DiT, DiT_models, OFFICIAL_MODELS
@@ -16,8 +16,23 @@ def test_shape_trace_follows_a_real_forward_pass():
     model = small_dit()
     rows = shape_trace(model, batch_size=3)
     keys = [r["key"] for r in rows]
-    assert keys == ["x", "x_embedder", "pos_embed", "t", "t_embedder", "y", "y_embedder", "c",
-                    "blocks.0", "blocks.1", "blocks.2", "final_layer", "unpatchify", "eps", "v"]
+    assert keys == [
+        "x",
+        "x_embedder",
+        "pos_embed",
+        "t",
+        "t_embedder",
+        "y",
+        "y_embedder",
+        "c",
+        "blocks.0",
+        "blocks.1",
+        "blocks.2",
+        "final_layer",
+        "unpatchify",
+        "eps",
+        "v",
+    ]
     shape = {r["key"]: r["shape"] for r in rows}
     B, C, H, W, p, D = 3, 3, 8, 8, 2, 32
     L = (H // p) * (W // p)
@@ -54,8 +69,7 @@ def test_collapse_blocks_and_numbers_per_image():
     assert len(short) == len(rows) - 2
     merged = [r for r in short if r["key"] == "blocks"]
     assert len(merged) == 1 and merged[0]["module"] == "blocks.0 … blocks.2"
-    assert [r["key"] for r in short if r["key"] != "blocks"] == [r["key"] for r in rows
-                                                                 if not r["key"].startswith("blocks.")]
+    assert [r["key"] for r in short if r["key"] != "blocks"] == [r["key"] for r in rows if not r["key"].startswith("blocks.")]
     assert numbers_per_image((2, 4, 32, 32)) == 4096
     assert numbers_per_image((2,)) == 1
 

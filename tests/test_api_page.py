@@ -1,5 +1,6 @@
 """The API reference page (book/api.md): every public module of dit_lib is on it, and the docstrings
 go in as literal blocks (book/_ext/api_docstrings.py), so no docstring can break the -W build."""
+
 import pkgutil
 import re
 import sys

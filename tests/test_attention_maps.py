@@ -4,14 +4,23 @@ Invariants: every row of every map sums to 1 and is positive (no mask), entropy 
 [0, log L] with both ends reached, the maps are those of `forward_with_attention` on the
 `q_sample` input, and a query's map is its row laid out in reading order.
 """
+
 import math
 
 import pytest
 import torch
 
-from dit_lib.attention_maps import (attention_branch_ratio, attention_distance, attention_entropy, attention_maps,
-                                    attention_over_time, offset_profile, query_map, token_distances,
-                                    uniform_entropy)
+from dit_lib.attention_maps import (
+    attention_branch_ratio,
+    attention_distance,
+    attention_entropy,
+    attention_maps,
+    attention_over_time,
+    offset_profile,
+    query_map,
+    token_distances,
+    uniform_entropy,
+)
 from dit_lib.blocks import modulate
 from dit_lib.diffusion import create_diffusion
 from dit_lib.models import DiT_models
@@ -27,7 +36,7 @@ def model():
 @pytest.fixture(scope="module")
 def batch():
     g = torch.Generator().manual_seed(0)
-    x0 = torch.rand(3, 1, 8, 12, generator=g) * 2 - 1          # (B, C, H, W), a non-square grid 4 x 6
+    x0 = torch.rand(3, 1, 8, 12, generator=g) * 2 - 1  # (B, C, H, W), a non-square grid 4 x 6
     y = torch.tensor([1, 4, 9])
     noise = torch.randn(x0.shape, generator=g)
     return x0, y, noise
@@ -39,7 +48,7 @@ def test_shapes_rows_sum_to_one_and_positive(model, batch):
     depth, h, L = model.config.depth, model.config.num_heads, 4 * 6
     assert maps.shape == (depth, 3, h, L, L)
     torch.testing.assert_close(maps.sum(-1), torch.ones(depth, 3, h, L), atol=1e-6, rtol=0)
-    assert (maps > 0).all()                                     # no mask: every key gets some weight
+    assert (maps > 0).all()  # no mask: every key gets some weight
 
 
 def test_maps_are_those_of_the_model_on_q_sample(model, batch):
@@ -49,7 +58,7 @@ def test_maps_are_those_of_the_model_on_q_sample(model, batch):
     with torch.no_grad():
         _, ref = model.forward_with_attention(x_t, t, y)
     assert torch.equal(attention_maps(model, x0, t, y, noise), torch.stack(ref))
-    assert model.blocks[0].attn.impl == "fast" and not model.training   # model left as it was
+    assert model.blocks[0].attn.impl == "fast" and not model.training  # model left as it was
 
 
 def test_over_time_uses_one_noise_for_every_t(model, batch):
@@ -67,7 +76,7 @@ def test_entropy_bounds_and_extremes():
     uniform = torch.full((2, L, L), 1 / L)
     one_hot = torch.eye(L).expand(2, L, L)
     torch.testing.assert_close(attention_entropy(uniform), torch.full((2, L), math.log(L), dtype=torch.float64))
-    assert torch.equal(attention_entropy(one_hot), torch.zeros(2, L, dtype=torch.float64))   # 0 log 0 = 0
+    assert torch.equal(attention_entropy(one_hot), torch.zeros(2, L, dtype=torch.float64))  # 0 log 0 = 0
     assert uniform_entropy(L) == math.log(L)
     g = torch.Generator().manual_seed(0)
     rand = torch.randn(5, 3, L, L, generator=g).mul(3).softmax(-1)
@@ -124,7 +133,7 @@ def test_branch_ratio_is_zero_for_a_fresh_dit_and_matches_the_block(model, batch
     x_t = create_diffusion().q_sample(x0, t, noise)
     torch.manual_seed(0)
     fresh = DiT_models["DiT-Micro/2"](input_size=(8, 12), in_channels=1, num_classes=10).eval()
-    assert torch.equal(attention_branch_ratio(fresh, x_t, t, y), torch.zeros(2, 3, 24))   # adaLN-Zero
+    assert torch.equal(attention_branch_ratio(fresh, x_t, t, y), torch.zeros(2, 3, 24))  # adaLN-Zero
     with torch.no_grad():
         r = attention_branch_ratio(model, x_t, t, y)
         # by hand for block 0: remove the MLP branch from the block's output
@@ -142,7 +151,7 @@ def test_branch_ratio_pass_returns_the_models_maps(model, batch):
     t = torch.tensor([0, 300, 999])
     x_t = create_diffusion().q_sample(x0, t, noise)
     r, maps = attention_branch_ratio(model, x_t, t, y, return_maps=True)
-    assert torch.equal(maps, attention_maps(model, x0, t, y, noise))     # the same pass, bit for bit
+    assert torch.equal(maps, attention_maps(model, x0, t, y, noise))  # the same pass, bit for bit
     assert torch.equal(r, attention_branch_ratio(model, x_t, t, y))
 
 
@@ -152,12 +161,12 @@ def test_offset_profile():
     assert prof.shape == (2, 5, 7)
     torch.testing.assert_close(prof, torch.full((2, 5, 7), 1 / L, dtype=torch.float64))
     eye = offset_profile(torch.eye(L), grid)
-    assert eye[2, 3] == 1 and eye.sum() == 1                       # all weight on the query itself
-    below = torch.zeros(L, L)                                      # every query looks one row down
+    assert eye[2, 3] == 1 and eye.sum() == 1  # all weight on the query itself
+    below = torch.zeros(L, L)  # every query looks one row down
     for q in range(L):
-        below[q, q + 4 if q + 4 < L else q] = 1                    # (the last row looks at itself)
+        below[q, q + 4 if q + 4 < L else q] = 1  # (the last row looks at itself)
     prof = offset_profile(below, grid)
-    assert prof[3, 3] == 1                                         # every query that has a key below uses it
-    torch.testing.assert_close(prof[2, 3], torch.tensor(4 / 12, dtype=torch.float64))   # self: 4 of 12 queries
+    assert prof[3, 3] == 1  # every query that has a key below uses it
+    torch.testing.assert_close(prof[2, 3], torch.tensor(4 / 12, dtype=torch.float64))  # self: 4 of 12 queries
     with pytest.raises(ValueError, match="grid"):
         offset_profile(torch.eye(L), (4, 4))

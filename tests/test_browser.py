@@ -64,7 +64,7 @@ from make_slides import CODE_TAG, DEMO_TAG, FIGURE_TAG, is_slide_cell  # noqa: E
 
 SITE = ROOT / "_build" / "html"
 DECKS_DIR = Path(os.environ["DIT_DECKS"]).resolve() if os.environ.get("DIT_DECKS") else SITE / "slides"
-WORD_LIMIT = 45   # words on a slide (headline included); the convention aims at <= 40 outside figures and math
+WORD_LIMIT = 45  # words on a slide (headline included); the convention aims at <= 40 outside figures and math
 CODE_LINE_LIMIT = 12  # lines of a slide-code cell on a slide (its words are not in WORD_LIMIT)
 MIN_FONT_PX = 24  # body text at 1280x720
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -177,9 +177,9 @@ class Seen:
     """What the page did since its last load: every request it made, every error reported.
     Watching a page also blocks every request that would leave 127.0.0.1 (it is still recorded)."""
 
-    requests: list[str] = field(default_factory=list)       # URLs, websockets included
-    errors: list[str] = field(default_factory=list)         # console, exceptions, failed loads
-    http_errors: list[tuple[int, str]] = field(default_factory=list)   # (status >= 400, URL)
+    requests: list[str] = field(default_factory=list)  # URLs, websockets included
+    errors: list[str] = field(default_factory=list)  # console, exceptions, failed loads
+    http_errors: list[tuple[int, str]] = field(default_factory=list)  # (status >= 400, URL)
 
     def watch(self, page: Page) -> Seen:
         page.on("request", lambda request: self.requests.append(request.url))
@@ -321,8 +321,16 @@ SETTLE = r"""
 """
 
 RAW_MATH = [r"\$\$", r"\\\(", r"\\\)", r"\\\[", r"\\\]", r"\\begin\{", r"(?<![\w$])\$[^$\s][^$\n]{0,80}?\$(?![\w$])"]
-RAW_MYST = [r"\{glue[:\w]*\}`", r"\{cite[:\w]*\}`", r"\{(?:doc|ref|numref|eq|chapter|math)\}`", r"^:::", r"```\{",
-            r":::\{", r"\{exercise\}", r"\{solution\}"]
+RAW_MYST = [
+    r"\{glue[:\w]*\}`",
+    r"\{cite[:\w]*\}`",
+    r"\{(?:doc|ref|numref|eq|chapter|math)\}`",
+    r"^:::",
+    r"```\{",
+    r":::\{",
+    r"\{exercise\}",
+    r"\{solution\}",
+]
 
 
 def settle(page: Page, seen: Seen, url: str) -> dict:
@@ -342,8 +350,9 @@ def offline_problems(seen: Seen) -> list[str]:
 
 def console_problems(seen: Seen) -> list[str]:
     """Console errors, uncaught exceptions, failed loads and HTTP errors, outside ALLOWED."""
-    return ([f"console: {err[:500]}" for err in seen.errors if not allowed(err)]
-            + [f"HTTP {status}: {url}" for status, url in seen.http_errors if not allowed(url)])
+    return [f"console: {err[:500]}" for err in seen.errors if not allowed(err)] + [
+        f"HTTP {status}: {url}" for status, url in seen.http_errors if not allowed(url)
+    ]
 
 
 def drawing_problems(state: dict) -> list[str]:
@@ -361,7 +370,7 @@ def drawing_problems(state: dict) -> list[str]:
     for pattern in RAW_MATH:
         m = re.search(pattern, state["text"])
         if m:
-            around = state["text"][max(0, m.start() - 60): m.end() + 60].replace("\n", " ")
+            around = state["text"][max(0, m.start() - 60) : m.end() + 60].replace("\n", " ")
             out.append(f"raw math left in the text ({pattern}): ...{around}...")
     return out
 
@@ -384,7 +393,9 @@ def slider_check(page: Page, name: str) -> tuple[list[str], list[Path]]:
     }""")
     figure = page.locator(f'[id="{where["id"]}"]')
     before = figure.screenshot()  # PNG bytes, compared with the shot after the click
-    where.update(page.evaluate(r"""id => {
+    where.update(
+        page.evaluate(
+            r"""id => {
       const gd = document.getElementById(id);
       const railEl = gd.querySelector('.slider-container .slider-rail-rect');
       // the slider to the middle of the window (vertical scroll only: the page must not shift sideways)
@@ -393,19 +404,26 @@ def slider_check(page: Page, name: str) -> tuple[list[str], list[Path]]:
       const ticks = [...gd.querySelectorAll('.slider-container .slider-tick-rect')];
       const rail = railEl.getBoundingClientRect(), last = ticks[ticks.length - 1].getBoundingClientRect();
       return {steps: ticks.length, x: last.left + last.width / 2, y: rail.top + rail.height / 2};
-    }""", where["id"]))
+    }""",
+            where["id"],
+        )
+    )
     page.mouse.click(where["x"], where["y"])
     page.wait_for_timeout(1000)
-    after_state = page.evaluate(r"""id => { const gd = document.getElementById(id);
+    after_state = page.evaluate(
+        r"""id => { const gd = document.getElementById(id);
       return {events: window.__ditSliderEvents, active: gd.layout.sliders[0].active,
               after: JSON.stringify([gd.data.map(t => t.visible), gd.layout.title, gd.layout.sliders[0].active])}; }""",
-                                where["id"])
+        where["id"],
+    )
     after = shot_name(name, "-slider")
     after_png = figure.screenshot(path=after)
     out = []
     if after_state["events"] < 1 or after_state["active"] != where["steps"] - 1:
-        out.append(f"clicking the slider's last step did not move it (active {after_state['active']}, "
-                   f"{where['steps']} steps, {after_state['events']} slider events)")
+        out.append(
+            f"clicking the slider's last step did not move it (active {after_state['active']}, "
+            f"{where['steps']} steps, {after_state['events']} slider events)"
+        )
     if after_state["after"] == where["before"]:
         out.append("moving the slider did not change the figure's data or title")
     if before == after_png:
@@ -463,8 +481,11 @@ def link_problems(page: Page, site: str, name: str, state: dict) -> list[str]:
     colab = [u for u in state["colab"] if "/blob/" in u]
     if not any(u.endswith(name.removesuffix(".html") + ".ipynb") for u in colab):
         problems.append(f"the launch menu has no Colab link for this notebook ({state['colab']})")
-    for kind, urls in (("the .ipynb download", state["ipynb"]), ("the lecture slides", state["slides"]),
-                       ("the lecture slides' PDF", state["slidesPdf"])):
+    for kind, urls in (
+        ("the .ipynb download", state["ipynb"]),
+        ("the lecture slides", state["slides"]),
+        ("the lecture slides' PDF", state["slidesPdf"]),
+    ):
         urls = [u for u in urls if u.startswith(site)]  # never fetch from another host
         if not urls:
             problems.append(f"no link to {kind} on this site")
@@ -487,8 +508,10 @@ def test_page_in_browser(page, seen, site, name):
     for img in state["images"]:
         alt = img["alt"]
         if not img["caption"] and (not alt or alt == img["src"] or re.search(r"\.(png|jpe?g|svg|gif)$", alt)):
-            problems.append(f"image {img['src']} has no alt text or caption: give the cell metadata "
-                            '{"mystnb": {"image": {"alt": "..."}}} or {"mystnb": {"figure": {"caption": "..."}}}')
+            problems.append(
+                f"image {img['src']} has no alt text or caption: give the cell metadata "
+                '{"mystnb": {"image": {"alt": "..."}}} or {"mystnb": {"figure": {"caption": "..."}}}'
+            )
     if name in NOTEBOOK_PAGES:
         problems += link_problems(page, site, name, state)
     shots = [screenshot(page, shot_name(name))]
@@ -517,7 +540,7 @@ def test_slides_in_browser(page, seen, deck):
     for pattern in RAW_MYST:
         m = re.search(pattern, state["text"], flags=re.MULTILINE)
         if m:
-            problems.append(f"MyST syntax left as raw text: ...{state['text'][max(0, m.start() - 60): m.end() + 60]}...")
+            problems.append(f"MyST syntax left as raw text: ...{state['text'][max(0, m.start() - 60) : m.end() + 60]}...")
     shots = [screenshot(page, shot_name(deck), max_height=900)]
     # the slide with the first figure, drawn when it is shown
     where = page.evaluate(r"""() => {
@@ -572,8 +595,10 @@ def slide_problems(slides: list[dict], expected: list[dict]) -> list[str]:
         if slide["overflow"]:
             out.append(f"{where} overflows the {slide['frame'][0]}x{slide['frame'][1]} frame by {slide['overPx']} px")
         if slide["words"] - slide["codeWords"] > WORD_LIMIT:
-            out.append(f"{where} has {slide['words'] - slide['codeWords']} words (limit {WORD_LIMIT}; figures, "
-                       "typeset math and slide-code left out)")
+            out.append(
+                f"{where} has {slide['words'] - slide['codeWords']} words (limit {WORD_LIMIT}; figures, "
+                "typeset math and slide-code left out)"
+            )
         if slide["codeLines"] > CODE_LINE_LIMIT:
             out.append(f"{where} shows {slide['codeLines']} lines of code (limit {CODE_LINE_LIMIT}: a few lines)")
         if slide["fontPx"] < MIN_FONT_PX:
@@ -609,8 +634,10 @@ def test_every_slide_of_a_chapter_deck(page, seen, deck):
         problems.append(f"{pdf.name} has {page_count(pdf.read_bytes())} pages for {len(slides)} slides")
     RESULTS.append((deck + " (every slide)", [shown(sheet)]))
     stats = deck_stats.summary(slides)
-    assert not problems, (f"{deck} ({stats['slides']} slides, {stats['mean_words']:.0f} words a slide on average, "
-                          f"max {stats['max_words']}; contact sheet {shown(sheet)}):\n" + "\n".join(problems))
+    assert not problems, (
+        f"{deck} ({stats['slides']} slides, {stats['mean_words']:.0f} words a slide on average, "
+        f"max {stats['max_words']}; contact sheet {shown(sheet)}):\n" + "\n".join(problems)
+    )
 
 
 def test_search_finds_pages(page):

@@ -17,8 +17,18 @@ The environment (built once per test session, about 5 s):
   The kernel checks it: ``dit_lib.__file__`` (and ``dit_book.__file__``) is not in the checkout, ``sys.path`` does not hold
   the checkout, and its working folder starts empty.
 
-Each notebook then runs with nbclient (600 s per cell, as in the site build). These tests are
-the second and last execution of each notebook in ``make test`` (the site build is the first).
+What runs where, so that no notebook runs twice in ``make test``:
+
+* the **site build** executes every notebook once, each in a fresh kernel from an empty temporary
+  folder outside the checkout (``_config.yml``: ``run_in_temp: true``, checked below);
+* what the build cannot show is the **wheel**: ``test_wheel_holds_every_file_of_both_packages``
+  compares its contents with the checkout's package files (a file the wheel lacks, such as a shipped
+  checkpoint missing from ``package-data``, is what breaks a chapter in Colab and not in the build);
+* the **reader notebooks** of ``COLAB_RUNS`` (what a Colab link opens: ``tools/make_reader.py``'s
+  plain-Markdown version) run here in the Colab-like kernel with nbclient (600 s per cell, as in the
+  site build), with guard cells that check the folder, ``sys.path`` and where ``dit_lib`` comes from;
+  ``tests/test_install.py`` runs chapter 1 once more in a real fresh virtual environment.
+
 Static checks keep notebooks Colab-friendly: no ``os.chdir``/``sys.path`` edits, no paths into the
 repository, only core ipywidgets (no ``FigureWidget``, ``anywidget``, ``ipympl``).
 """
@@ -65,11 +75,11 @@ def code_cells(path: Path) -> list[tuple[int, str]]:
 
 # --- static checks: what Colab cannot do ------------------------------------------------------
 
+REPO_PATH = r"""["'](?:\.\./|\./)?(?:dit_lib|dit_book|book|notebooks|tests|tools|benchmarks)/"""
 FORBIDDEN = {
     r"\bos\.chdir\(": "os.chdir: a notebook runs from whatever folder Colab gives it",
     r"\bsys\.path\.(?:insert|append|extend)\(": "sys.path edits: import the installed dit_lib",
-    r"""["'](?:\.\./|\./)?(?:dit_lib|dit_book|book|notebooks|tests|tools|benchmarks)/""":
-        "a path into the repository: Colab has no checkout",
+    REPO_PATH: "a path into the repository: Colab has no checkout",
     r"""["']\.\./""": "a relative path out of the notebook's folder: Colab has no checkout",
     r"\bFigureWidget\b": "plotly FigureWidget does not render on the site nor in a fresh Colab: use fig.show()",
     r"\banywidget\b|\bipympl\b|%matplotlib\s+widget": "only core ipywidgets (with Output) render on the site",
@@ -122,14 +132,25 @@ def colab_env(tmp_path_factory) -> dict:
     assert not base.resolve().is_relative_to(ROOT), f"{base} must be outside the checkout"
     # 1. a wheel, from a copy of what the package is built from
     src = base / "src"
-    for package in ("dit_lib", "dit_book"):    # the one distribution carries both
+    for package in ("dit_lib", "dit_book"):  # the one distribution carries both
         shutil.copytree(ROOT / package, src / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, src / name)
     wheels = base / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "-w", str(wheels), str(src)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            str(wheels),
+            str(src),
+        ],
         check=True,
     )
     (wheel,) = wheels.glob("dit_lib-*.whl")
@@ -138,8 +159,12 @@ def colab_env(tmp_path_factory) -> dict:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     site = Path(
-        subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                       check=True, capture_output=True, text=True).stdout.strip()
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     )
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
@@ -151,12 +176,16 @@ def colab_env(tmp_path_factory) -> dict:
     # 4. a kernel spec for that Python, in a folder of its own
     kernels = base / "kernels"
     (kernels / KERNEL).mkdir(parents=True)
-    (kernels / KERNEL / "kernel.json").write_text(json.dumps({
-        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Colab-like (dit_lib from a wheel)",
-        "language": "python",
-        "env": {"PYTHONNOUSERSITE": "1"},
-    }))
+    (kernels / KERNEL / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Colab-like (dit_lib from a wheel)",
+                "language": "python",
+                "env": {"PYTHONNOUSERSITE": "1"},
+            }
+        )
+    )
 
     class ColabKernelManager(KernelManager):
         @default("kernel_spec_manager")
@@ -205,13 +234,15 @@ def guard_cells() -> tuple:
 
 
 def test_kernel_sees_the_wheel_not_the_checkout(colab_env):
-    nb = nbformat.v4.new_notebook(cells=[
-        *guard_cells(),
-        nbformat.v4.new_code_cell(
-            "import dit_lib, sys, importlib.metadata as md\n"
-            "print(dit_lib.__file__); print(sys.prefix); print(md.distribution('dit_lib')._path)"
-        ),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            *guard_cells(),
+            nbformat.v4.new_code_cell(
+                "import dit_lib, sys, importlib.metadata as md\n"
+                "print(dit_lib.__file__); print(sys.prefix); print(md.distribution('dit_lib')._path)"
+            ),
+        ]
+    )
     out = execute(nb, colab_env, fresh_dir(colab_env, "probe")).cells[-1].outputs[0]["text"].splitlines()
     assert Path(out[0]).resolve().is_relative_to(colab_env["base"].resolve()), out
     assert Path(out[1]) == colab_env["python"].parent.parent, f"kernel runs in {out[1]}, not the Colab-like venv"
@@ -222,14 +253,57 @@ def test_there_are_notebooks():
     assert NOTEBOOKS, "no notebooks found in notebooks/ or book/"
 
 
+def test_site_build_runs_each_notebook_from_an_empty_folder_outside_the_checkout():
+    """The build's execution is the Colab-like run of every notebook: fresh kernel, temp folder."""
+    import yaml
+
+    execute = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["execute"]
+    assert execute["run_in_temp"] is True, "_config.yml execute: run_in_temp must stay true (see this module's docstring)"
+    assert execute["execute_notebooks"] == "force", execute
+
+
+def package_files() -> set[str]:
+    """Every file of dit_lib/ and dit_book/ that git tracks (the folders as they are, without git)."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "dit_lib", "dit_book"], cwd=ROOT, check=True, capture_output=True, text=True
+        ).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        listed = [rel(p) for package in ("dit_lib", "dit_book") for p in (ROOT / package).rglob("*") if p.is_file()]
+    return {name for name in listed if "__pycache__" not in name and not name.endswith(".pyc")}
+
+
+def test_wheel_holds_every_file_of_both_packages(colab_env):
+    import zipfile
+
+    with zipfile.ZipFile(colab_env["wheel"]) as wheel:
+        inside = {name for name in wheel.namelist() if name.startswith(("dit_lib/", "dit_book/"))}
+    missing = sorted(package_files() - inside)
+    assert not missing, (
+        f"the wheel lacks {missing}: a reader who installs dit_lib does not get them; "
+        "add them to [tool.setuptools.package-data] in pyproject.toml"
+    )
+    assert any(name.endswith(".pt") for name in inside), "no shipped checkpoint in the wheel"
+
+
+# The reader notebooks run here (see the module docstring): chapter 1 and the front page.
+COLAB_RUNS = ["notebooks/01_images_as_tokens", "book/intro"]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=rel)
-def test_notebook_runs_like_in_colab(path, colab_env, record_property, monkeypatch):
+@pytest.mark.parametrize("name", COLAB_RUNS)
+def test_reader_notebook_runs_like_in_colab(name, colab_env, record_property, monkeypatch, tmp_path):
+    import make_reader  # tools/, on sys.path above
+
     monkeypatch.delenv("PYTHONPATH", raising=False)
+    assert (ROOT / f"{name}.ipynb").is_file(), f"{name}.ipynb is not a notebook of the book"
+    # the reader version: from the notebook the site build executed when it is current, else run here
+    assert make_reader.main(["--build", str(ROOT / "_build"), "--out", str(tmp_path), name]) == 0
+    path = tmp_path / f"{name}.ipynb"
     nb = nbformat.read(path, as_version=4)
     first, after_setup = guard_cells()
     setup_at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
-    assert colab_cell.is_setup_cell(nb.cells[setup_at]), f"{rel(path)}: run `make colab-cells`"
+    assert colab_cell.is_setup_cell(nb.cells[setup_at]), f"{name}: run `make colab-cells`"
     nb.cells.insert(setup_at + 1, after_setup)
     nb.cells.insert(0, first)
     cwd = fresh_dir(colab_env, path.stem)
@@ -237,15 +311,19 @@ def test_notebook_runs_like_in_colab(path, colab_env, record_property, monkeypat
     try:
         execute(nb, colab_env, cwd)
     except CellExecutionError as err:
-        pytest.fail(f"{rel(path)} failed in the Colab-like kernel after {time.perf_counter() - start:.1f} s "
-                    f"(cwd {cwd}):\n{err}", pytrace=False)
+        pytest.fail(
+            f"{name} (reader notebook) failed in the Colab-like kernel after {time.perf_counter() - start:.1f} s "
+            f"(cwd {cwd}):\n{err}",
+            pytrace=False,
+        )
     seconds = time.perf_counter() - start
     record_property("seconds", round(seconds, 2))
     made = sorted(p.name for p in cwd.iterdir())
-    print(f"{rel(path)}: ran like in Colab in {seconds:.1f} s, from {cwd}" + (f" (it wrote {made})" if made else ""))
+    print(f"{name} (reader notebook): ran like in Colab in {seconds:.1f} s, from {cwd}" + (f" (it wrote {made})" if made else ""))
 
 
 # --- the Colab branch: reader notebooks that every Colab link opens ----------------------------
+
 
 def test_colab_links_open_the_colab_branch_and_the_setup_cell_installs_from_main():
     """README badges and the site's launch buttons open the reader notebooks on the Colab branch;
@@ -257,19 +335,18 @@ def test_colab_links_open_the_colab_branch_and_the_setup_cell_installs_from_main
     table = readme.split(colab_cell.TABLE_START, 1)[1].split(colab_cell.TABLE_END, 1)[0]
     links = re.findall(r"\]\((https://colab\.research\.google\.com/github/[^)]+)\)", table)
     slug = url.removeprefix("https://github.com/")
-    expected = [f"{colab_cell.COLAB}/{slug}/blob/{colab}/{n}.ipynb"
-                for n in colab_cell.toc_files(ROOT) if (ROOT / f"{n}.ipynb").is_file()]
+    expected = [
+        f"{colab_cell.COLAB}/{slug}/blob/{colab}/{n}.ipynb" for n in colab_cell.toc_files(ROOT) if (ROOT / f"{n}.ipynb").is_file()
+    ]
     assert links == expected, "README Colab links do not open the Colab branch: run `make colab-cells`"
     assert f"git+{url}@{branch}" in colab_cell.setup_source(url, branch)
     # the site: sphinx-book-theme builds its Colab and Binder links from repository_branch
     from jupyter_book.config import get_final_config
 
-    config, _ = get_final_config(user_yaml=ROOT / "_config.yml", sourcedir=ROOT,
-                                 cli_config={"latex_individualpages": False})
+    config, _ = get_final_config(user_yaml=ROOT / "_config.yml", sourcedir=ROOT, cli_config={"latex_individualpages": False})
     options = config["html_theme_options"]
     assert (options["repository_url"], options["repository_branch"]) == (url, colab)
     assert options["launch_buttons"].get("colab_url"), "no Colab launch button"
-
 
 
 def test_installed_package_knows_the_repository(tmp_path):
@@ -281,7 +358,10 @@ def test_installed_package_knows_the_repository(tmp_path):
 
     url, branch = colab_cell.repository(ROOT)
     assert (_repository.REPOSITORY_URL, _repository.MAIN_BRANCH, _repository.COLAB_BRANCH) == (
-        url, branch, colab_cell.colab_branch(ROOT))
+        url,
+        branch,
+        colab_cell.colab_branch(ROOT),
+    )
     assert "generated by tools/colab_cell.py from _config.yml; do not edit" in (ROOT / colab_cell.CONSTANTS).read_text()
     # a copy whose _config.yml moved the repository: the constants are reported stale, then rewritten
     for name in ("_config.yml", "_toc.yml", "README.md", colab_cell.CONSTANTS):
@@ -291,7 +371,7 @@ def test_installed_package_knows_the_repository(tmp_path):
     config.write_text(config.read_text(encoding="utf-8").replace(url, "https://github.com/someone/fork"), encoding="utf-8")
     stale = colab_cell.run(tmp_path, check=True)
     assert any(line.startswith(colab_cell.CONSTANTS) for line in stale), stale
-    assert (tmp_path / colab_cell.CONSTANTS).read_text() == (ROOT / colab_cell.CONSTANTS).read_text()   # check wrote nothing
+    assert (tmp_path / colab_cell.CONSTANTS).read_text() == (ROOT / colab_cell.CONSTANTS).read_text()  # check wrote nothing
     colab_cell.run(tmp_path)
     namespace: dict = {}
     exec((tmp_path / colab_cell.CONSTANTS).read_text(), namespace)
@@ -337,9 +417,9 @@ def test_pages_workflow_publishes_the_reader_notebooks(tmp_path):
     env = {**os.environ, "BRANCH": "colab", "READER": str(reader), "GITHUB_SHA": "0123abc"}
     subprocess.run(["bash", "-e", "-c", script], cwd=work, env=env, check=True, capture_output=True)
     assert git("show", "colab:notebooks/01_a.ipynb", cwd=origin) == "reader"
-    assert git("show", "colab:README.md", cwd=origin) == "readme"            # the rest of main's tree
+    assert git("show", "colab:README.md", cwd=origin) == "readme"  # the rest of main's tree
     assert git("show", "main:notebooks/01_a.ipynb", cwd=origin) == "source"  # main untouched
-    assert git("rev-list", "--count", "colab", cwd=origin).strip() == "1"    # one snapshot commit
+    assert git("rev-list", "--count", "colab", cwd=origin).strip() == "1"  # one snapshot commit
     # a reader notebook without a source fails the job instead of adding a path
     (reader / "notebooks" / "99_new.ipynb").write_text("stray")
     git("checkout", "--quiet", "main", cwd=work)

@@ -5,6 +5,7 @@ at output 0; a fresh adaLN-Zero block is the identity and a fresh adaLN block is
 each variant is checked against closed forms and against the paper's "Gflops" statements; the gate
 hook changes exactly the gates; the benchmark's loop reproduces `Trainer` bit for bit.
 """
+
 import importlib.util
 from pathlib import Path
 
@@ -13,8 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from dit_lib.blocks import DiTBlock, modulate
-from dit_lib.conditioning import (VARIANTS, AdaLNBlock, ConditioningDiT, CrossAttention, heldout_eps_mse,
-                                  scaled_gates)
+from dit_lib.conditioning import VARIANTS, AdaLNBlock, ConditioningDiT, CrossAttention, heldout_eps_mse, scaled_gates
 from dit_lib.flops import count_macs, measured_macs
 from dit_lib.models import DiT
 
@@ -29,8 +29,11 @@ def make(variant, seed=0, **kw):
 
 def inputs(B=4, C=3, H=8, W=8, seed=1):
     g = torch.Generator().manual_seed(seed)
-    return (torch.randn(B, C, H, W, generator=g), torch.randint(0, 1000, (B,), generator=g),
-            torch.randint(0, 5, (B,), generator=g))
+    return (
+        torch.randn(B, C, H, W, generator=g),
+        torch.randint(0, 1000, (B,), generator=g),
+        torch.randint(0, 5, (B,), generator=g),
+    )
 
 
 def perturb(model, seed=2, std=0.05):
@@ -67,7 +70,7 @@ def test_variants_have_the_expected_parts():
     assert any("cross_attn" in n for n in names["cross_attention"])
     assert not any("cross_attn" in n for n in names["adaln"] | names["adaln_zero"])
     D = SMALL["hidden_size"]
-    assert make("adaln").blocks[0].adaLN_modulation[-1].out_features == 4 * D     # shift, scale x 2; no gates
+    assert make("adaln").blocks[0].adaLN_modulation[-1].out_features == 4 * D  # shift, scale x 2; no gates
     assert make("adaln_zero").blocks[0].adaLN_modulation[-1].out_features == 6 * D
 
 
@@ -100,7 +103,7 @@ def test_in_context_blocks_see_two_more_tokens():
 def test_cross_attention_by_hand_and_against_sdpa():
     torch.manual_seed(0)
     xa = CrossAttention(32, 4)
-    x, ctx = torch.randn(3, 16, 32), torch.randn(3, 2, 32)                 # (B, L, D), (B, M, D)
+    x, ctx = torch.randn(3, 16, 32), torch.randn(3, 2, 32)  # (B, L, D), (B, M, D)
     q = xa.q(x).reshape(3, 16, 4, 8).transpose(1, 2)
     k, v = xa.kv(ctx).reshape(3, 2, 2, 4, 8).permute(2, 0, 3, 1, 4).unbind(0)
     ref = xa.proj(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(3, 16, 32))
@@ -139,8 +142,7 @@ def test_adaln_block_by_hand():
 
 def xl2(variant):
     with torch.device("meta"):
-        return ConditioningDiT(variant, input_size=32, patch_size=2, in_channels=4, hidden_size=1152, depth=28,
-                               num_heads=16)
+        return ConditioningDiT(variant, input_size=32, patch_size=2, in_channels=4, hidden_size=1152, depth=28, num_heads=16)
 
 
 def test_macs_match_closed_forms_and_the_papers_statements():
@@ -148,17 +150,16 @@ def test_macs_match_closed_forms_and_the_papers_statements():
     dit = count_macs(xl2("adaln_zero").config)
     N, D, L, F_ = 28, 1152, 256, 4 * 1152
     assert macs["adaln_zero"] == dit.total
-    assert macs["adaln"] == dit.total - N * D * 2 * D                                   # 4D outputs, not 6D
-    cross = N * (L * D * D + 2 * 2 * D * D + 2 * L * 2 * D + L * D * D)                 # q, kv, q k^T, A v, proj
+    assert macs["adaln"] == dit.total - N * D * 2 * D  # 4D outputs, not 6D
+    cross = N * (L * D * D + 2 * 2 * D * D + 2 * L * 2 * D + L * D * D)  # q, kv, q k^T, A v, proj
     assert macs["cross_attention"] == dit.total - dit.adaln + cross
-    Lc = L + 2                                                                          # two more tokens
-    in_context = (dit.patch_embed + dit.conditioning + N * (4 * Lc * D * D + 2 * Lc * Lc * D + 2 * Lc * D * F_)
-                  + dit.final_linear)
+    Lc = L + 2  # two more tokens
+    in_context = dit.patch_embed + dit.conditioning + N * (4 * Lc * D * D + 2 * Lc * Lc * D + 2 * Lc * D * F_) + dit.final_linear
     assert macs["in_context"] == in_context
     overhead = macs["cross_attention"] / macs["adaln_zero"] - 1
-    assert 0.14 < overhead < 0.17                            # the paper: "roughly a 15% overhead"
-    assert macs["adaln"] == min(macs.values())               # "adaLN adds the least Gflops"
-    assert macs["adaln_zero"] / macs["adaln"] - 1 < 1e-3     # "adds negligible Gflops"
+    assert 0.14 < overhead < 0.17  # the paper: "roughly a 15% overhead"
+    assert macs["adaln"] == min(macs.values())  # "adaLN adds the least Gflops"
+    assert macs["adaln_zero"] / macs["adaln"] - 1 < 1e-3  # "adds negligible Gflops"
 
 
 # ----------------------------------------------------------------------------- gates of a trained model
@@ -170,10 +171,10 @@ def test_scaled_gates():
     with torch.no_grad():
         base = model(x, t, y)
         with scaled_gates(model, {0: 1.0, 2: (1.0, 1.0)}):
-            assert torch.equal(model(x, t, y), base)                  # factor 1: bit for bit
+            assert torch.equal(model(x, t, y), base)  # factor 1: bit for bit
         with scaled_gates(model, {i: 0.0 for i in range(3)}):
             closed = model(x, t, y)
-        assert torch.equal(model(x, t, y), base)                      # hooks gone afterwards
+        assert torch.equal(model(x, t, y), base)  # hooks gone afterwards
         # every gate 0: the blocks are skipped, the final layer reads the embedded patches
         h = model.x_embedder(x) + model.pos_embed
         c = model.t_embedder(t) + model.y_embedder(y, False)
@@ -184,22 +185,22 @@ def test_scaled_gates():
         with scaled_gates(model, {1: (0.5, 1.0)}):
             c6_half = block.adaLN_modulation(c)
         D = SMALL["hidden_size"]
-        torch.testing.assert_close(c6_half[:, 2 * D:3 * D], 0.5 * c6[:, 2 * D:3 * D], rtol=0, atol=0)
-        assert torch.equal(c6_half[:, :2 * D], c6[:, :2 * D]) and torch.equal(c6_half[:, 3 * D:], c6[:, 3 * D:])
+        torch.testing.assert_close(c6_half[:, 2 * D : 3 * D], 0.5 * c6[:, 2 * D : 3 * D], rtol=0, atol=0)
+        assert torch.equal(c6_half[:, : 2 * D], c6[:, : 2 * D]) and torch.equal(c6_half[:, 3 * D :], c6[:, 3 * D :])
 
 
 def test_scaled_gates_per_image_factors_hold_several_settings_in_one_batch():
     model = perturb(make("adaln_zero")).eval()
     x, t, y = inputs(B=3)
-    f = torch.tensor([[1.0, 1.0], [0.0, 1.0], [0.5, 0.0]])          # (b, 2): one setting per image
+    f = torch.tensor([[1.0, 1.0], [0.0, 1.0], [0.5, 0.0]])  # (b, 2): one setting per image
     with torch.no_grad():
         with scaled_gates(model, {1: f}):
             batched = model(x, t, y)
-            doubled = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, y]))   # [x; x] repeats them
+            doubled = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, y]))  # [x; x] repeats them
         for i in range(3):
             with scaled_gates(model, {1: tuple(f[i].tolist())}):
-                one = model(x[i:i + 1], t[i:i + 1], y[i:i + 1])
-            torch.testing.assert_close(batched[i:i + 1], one)
+                one = model(x[i : i + 1], t[i : i + 1], y[i : i + 1])
+            torch.testing.assert_close(batched[i : i + 1], one)
         torch.testing.assert_close(doubled, torch.cat([batched, batched]))
         with scaled_gates(model, {1: torch.ones(2)}), pytest.raises(ValueError, match="do not divide"):
             model(x, t, y)
@@ -227,7 +228,7 @@ def test_heldout_eps_mse_of_a_fresh_model_is_the_noise_power():
     expected = [torch.randn(images.shape, generator=g).double().pow(2).mean().item() for _ in range(2)]
     torch.testing.assert_close(mse, torch.tensor(expected, dtype=torch.float64))
     assert torch.equal(mse, heldout_eps_mse(model, images, labels, [10, 500], seed=3))
-    assert model.training                                              # mode restored
+    assert model.training  # mode restored
 
 
 # ----------------------------------------------------------------------------- the ablation's loop

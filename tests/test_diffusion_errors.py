@@ -1,4 +1,5 @@
 """Bad input raises a ValueError / TypeError that names the argument, the value and the fix."""
+
 import pytest
 import torch
 
@@ -37,8 +38,10 @@ def test_too_few_steps_for_the_linear_schedule():
         create_diffusion("", diffusion_steps=0)
 
 
-@pytest.mark.parametrize("t, match", [(torch.tensor([0, 1000]), r"timestep 1000 .* 1000 steps.*0\.\.999"),
-                                      (torch.tensor([-1, 3]), r"timestep -1 .*0\.\.999")])
+@pytest.mark.parametrize(
+    "t, match",
+    [(torch.tensor([0, 1000]), r"timestep 1000 .* 1000 steps.*0\.\.999"), (torch.tensor([-1, 3]), r"timestep -1 .*0\.\.999")],
+)
 def test_timesteps_out_of_range(t, match):
     with pytest.raises(ValueError, match=match):
         create_diffusion("").q_sample(torch.zeros(2, 3, 4, 4), t)
@@ -71,8 +74,11 @@ def test_noise_shape_mismatch():
 
 def test_learned_sigma_model_with_fixed_variance_diffusion():
     d, x, t = create_diffusion("", learn_sigma=False), torch.zeros(2, 4, 4, 4), torch.tensor([1, 2])
-    with pytest.raises(ValueError, match=r"shape \(2, 8, 4, 4\).*FIXED_LARGE diffusion expects 4 channels"
-                                         r".*learn_sigma=True.*learn_sigma=False"):
+    with pytest.raises(
+        ValueError,
+        match=r"shape \(2, 8, 4, 4\).*FIXED_LARGE diffusion expects 4 channels"
+        r".*learn_sigma=True.*learn_sigma=False",
+    ):
         d.p_mean_variance(zeros_model(2), x, t)
     with pytest.raises(ValueError, match=r"expects 4 channels"):
         d.training_losses(zeros_model(2), x, t)

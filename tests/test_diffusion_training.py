@@ -1,4 +1,5 @@
 """A tiny DiT trained with `training_losses` for a few hundred steps learns: its loss falls."""
+
 import torch
 
 from dit_lib.diffusion import create_diffusion
@@ -10,7 +11,7 @@ def toy_batch(batch_size=16):
     g = torch.linspace(-1, 1, 8)
     saddle = (g[:, None] * g[None, :]).expand(3, 8, 8)
     stripes = (0.8 * torch.sin(3 * g))[None, :].expand(3, 8, 8)
-    y = torch.arange(batch_size) % 2                                            # (B,)
+    y = torch.arange(batch_size) % 2  # (B,)
     x0 = torch.stack([saddle if label == 0 else stripes for label in y.tolist()])  # (B, 3, 8, 8)
     return x0, y
 
@@ -22,7 +23,7 @@ def test_tiny_dit_loss_falls():
     diffusion = create_diffusion(timestep_respacing="")
     x0, y = toy_batch()
     gen = torch.Generator().manual_seed(1)
-    t_eval = torch.linspace(0, 999, len(x0)).long()                             # fixed evaluation points
+    t_eval = torch.linspace(0, 999, len(x0)).long()  # fixed evaluation points
     noise_eval = torch.randn(x0.shape, generator=gen)
 
     def evaluate():

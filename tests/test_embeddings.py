@@ -1,4 +1,5 @@
 """Position, timestep and label embeddings, each against an independent route."""
+
 import math
 
 import numpy as np
@@ -30,11 +31,11 @@ def test_pos_embed_matches_official_recipe(D, n):
 
 def test_pos_embed_first_half_is_the_column():
     D, h, w = 16, 3, 5
-    emb = get_2d_sincos_pos_embed(D, (h, w))                   # (h*w, D)
+    emb = get_2d_sincos_pos_embed(D, (h, w))  # (h*w, D)
     assert emb.shape == (15, 16)
-    k = 1 * w + 3                                              # row 1, column 3
+    k = 1 * w + 3  # row 1, column 3
     torch.testing.assert_close(emb[k, : D // 2], sincos_1d(D // 2, torch.tensor([3.0]))[0].float())
-    torch.testing.assert_close(emb[k, D // 2:], sincos_1d(D // 2, torch.tensor([1.0]))[0].float())
+    torch.testing.assert_close(emb[k, D // 2 :], sincos_1d(D // 2, torch.tensor([1.0]))[0].float())
     # same column, different row: first halves equal
     assert torch.equal(emb[0 * w + 2, : D // 2], emb[2 * w + 2, : D // 2])
 
@@ -48,7 +49,7 @@ def test_timestep_embedding_closed_form_cos_first():
     torch.testing.assert_close(emb[:, i], torch.cos(t * f))
     torch.testing.assert_close(emb[:, 128 + i], torch.sin(t * f))
     assert torch.equal(emb[0, :128], torch.ones(128)) and torch.equal(emb[0, 128:], torch.zeros(128))
-    assert timestep_embedding(t, 7).shape == (4, 7)            # odd dim: one zero pad column
+    assert timestep_embedding(t, 7).shape == (4, 7)  # odd dim: one zero pad column
 
 
 def test_timestep_embedding_rejects_wrong_shape():

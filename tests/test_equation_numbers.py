@@ -22,20 +22,26 @@ def test_chapter_number_from_the_page_name():
 
 def test_renumbers_the_book_wide_counter_per_page_in_page_order():
     # what Sphinx leaves without a numbered toctree: one counter across the book
-    env = SimpleNamespace(toc_fignumbers={
-        "book/lecturer_guide": {"displaymath": {"equation-g": (1,)}},
-        "notebooks/01_images_as_tokens": {"displaymath": {"equation-b": (3,), "equation-a": (2,)}},
-        "notebooks/10_guidance": {"displaymath": {"equation-z": (51,), "equation-y": (50,), "equation-x": (52,)},
-                                  "figure": {"fig-1": (7,)}},
-        "book/notation": {},
-    })
+    env = SimpleNamespace(
+        toc_fignumbers={
+            "book/lecturer_guide": {"displaymath": {"equation-g": (1,)}},
+            "notebooks/01_images_as_tokens": {"displaymath": {"equation-b": (3,), "equation-a": (2,)}},
+            "notebooks/10_guidance": {
+                "displaymath": {"equation-z": (51,), "equation-y": (50,), "equation-x": (52,)},
+                "figure": {"fig-1": (7,)},
+            },
+            "book/notation": {},
+        }
+    )
     assert en.number_per_chapter(None, env) == []
     assert env.toc_fignumbers["book/lecturer_guide"]["displaymath"] == {"equation-g": (1,)}
-    assert env.toc_fignumbers["notebooks/01_images_as_tokens"]["displaymath"] == {
-        "equation-a": (1, 1), "equation-b": (1, 2)}
+    assert env.toc_fignumbers["notebooks/01_images_as_tokens"]["displaymath"] == {"equation-a": (1, 1), "equation-b": (1, 2)}
     assert env.toc_fignumbers["notebooks/10_guidance"]["displaymath"] == {
-        "equation-y": (10, 1), "equation-z": (10, 2), "equation-x": (10, 3)}
-    assert env.toc_fignumbers["notebooks/10_guidance"]["figure"] == {"fig-1": (7,)}   # only equations change
+        "equation-y": (10, 1),
+        "equation-z": (10, 2),
+        "equation-x": (10, 3),
+    }
+    assert env.toc_fignumbers["notebooks/10_guidance"]["figure"] == {"fig-1": (7,)}  # only equations change
 
 
 CHAPTERS = sorted(SITE.glob("notebooks/[0-9][0-9]_*.html")) if SITE.is_dir() else []

@@ -47,9 +47,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import colab_cell  # noqa: E402  (tools/ is not a package; it reads the repository address from _config.yml)
 
-CHAPTER = ROOT / "notebooks" / "01_images_as_tokens.ipynb"   # the fastest chapter that uses all four below
+CHAPTER = ROOT / "notebooks" / "01_images_as_tokens.ipynb"  # the fastest chapter that uses all four below
 USED_BY_CHAPTER = {"plotly", "PIL", "matplotlib", "ipywidgets"}  # what a bare `pip install .` lacked (issue 14)
-OPTIONAL = {"myst_nb"}   # dit_book.notebook.glue falls back to print() without it (only the site build has it)
+OPTIONAL = {"myst_nb"}  # dit_book.notebook.glue falls back to print() without it (only the site build has it)
 
 
 def torch_pin() -> str:
@@ -120,7 +120,7 @@ def closure(requirements: list[str]) -> set[str]:
             try:
                 dist = distribution(req.name)
             except PackageNotFoundError:
-                continue   # not installed here: whatever it would provide is not counted
+                continue  # not installed here: whatever it would provide is not counted
             todo += [(Requirement(r), ex) for r in dist.requires or []]
     return {k.split("[")[0] for k in seen}
 
@@ -161,7 +161,7 @@ def test_install_commands_use_the_repository_address():
         text = (ROOT / name).read_text(encoding="utf-8")
         pips = re.findall(r'"dit_lib\[notebooks\] @ git\+(\S+?)@([\w.-]+)"', text)
         clones = re.findall(r"git clone [^\n]*?--branch (\S+) (\S+)", text)
-        assert pips and clones, f"{name}: no `pip install \"dit_lib[notebooks] @ git+...\"` or `git clone` command"
+        assert pips and clones, f'{name}: no `pip install "dit_lib[notebooks] @ git+..."` or `git clone` command'
         assert set(pips) == {(url, branch)}, f"{name}: {pips} should all be ({url!r}, {branch!r}) as in _config.yml"
         assert set(clones) == {(colab, url)}, f"{name}: clone {clones}, expected branch {colab!r} of {url}"
         assert re.search(r"pip install torch==" + re.escape(torch_pin()), text), f"{name}: no `pip install torch=={torch_pin()}`"
@@ -185,8 +185,9 @@ def test_conda_and_binder_environment_is_the_readers_install():
 
 def run(cmd: list, **kwargs) -> subprocess.CompletedProcess:
     done = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kwargs)
-    assert done.returncode == 0, (f"{' '.join(map(str, cmd))} failed ({done.returncode}):\n"
-                                  f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    assert done.returncode == 0, (
+        f"{' '.join(map(str, cmd))} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )
     return done
 
 
@@ -202,9 +203,12 @@ print(_json.dumps({"prefix": _sys.prefix, "cwd": str(_pl.Path.cwd()),
 @pytest.mark.slow
 def test_wheel_with_notebooks_extra_runs_a_chapter(tmp_path):
     assert not tmp_path.resolve().is_relative_to(ROOT), f"{tmp_path} must be outside the checkout"
-    clean = {k: v for k, v in os.environ.items()
-             if k not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PLOTLY_RENDERER"}
-             and not k.startswith("JUPYTER")}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PLOTLY_RENDERER"}
+        and not k.startswith("JUPYTER")
+    }
     seconds = {}
     start = time.perf_counter()
     # 1. the wheel, from a copy of what the distribution is built from
@@ -213,8 +217,21 @@ def test_wheel_with_notebooks_extra_runs_a_chapter(tmp_path):
         shutil.copytree(ROOT / package, src / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, src / name)
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "-w", tmp_path / "wheels", src])
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            tmp_path / "wheels",
+            src,
+        ]
+    )
     (wheel,) = (tmp_path / "wheels").glob("dit_lib-*.whl")
     seconds["wheel"] = time.perf_counter() - start
     # 2. a new virtual environment: the torch pin first and alone, then the wheel with the extra
@@ -237,8 +254,21 @@ def test_wheel_with_notebooks_extra_runs_a_chapter(tmp_path):
     nb.cells.append(nbformat.v4.new_code_cell(REPORT))
     nbformat.write(nb, work / CHAPTER.name)
     env = {**clean, "HOME": str(home), "PATH": f"{venv / 'bin'}{os.pathsep}{clean.get('PATH', '')}"}
-    run([venv / "bin" / "jupyter", "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=600",
-         "--output", "executed.ipynb", CHAPTER.name], cwd=work, env=env)
+    run(
+        [
+            venv / "bin" / "jupyter",
+            "nbconvert",
+            "--to",
+            "notebook",
+            "--execute",
+            "--ExecutePreprocessor.timeout=600",
+            "--output",
+            "executed.ipynb",
+            CHAPTER.name,
+        ],
+        cwd=work,
+        env=env,
+    )
     seconds["chapter"] = time.perf_counter() - start - sum(seconds.values())
     out = nbformat.read(work / "executed.ipynb", as_version=4).cells[-1].outputs
     report = json.loads(next(o["text"] for o in out if o.get("name") == "stdout"))
@@ -250,5 +280,8 @@ def test_wheel_with_notebooks_extra_runs_a_chapter(tmp_path):
     dit_lib_file = next(f for f in report["files"] if re.search(r"/dit_lib/__init__\.py$", f))
     assert Path(dit_lib_file).is_relative_to(venv.resolve()), dit_lib_file
     assert USED_BY_CHAPTER <= set(report["modules"]), f"the chapter no longer uses {USED_BY_CHAPTER - set(report['modules'])}"
-    print("fresh-venv install and chapter 1: " + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items())
-          + f", total {time.perf_counter() - start:.1f} s")
+    print(
+        "fresh-venv install and chapter 1: "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items())
+        + f", total {time.perf_counter() - start:.1f} s"
+    )

@@ -1,4 +1,5 @@
 """dit_lib.levels: grey levels and the denoiser that rounds to them, against q_sample."""
+
 import pytest
 import torch
 
@@ -18,13 +19,13 @@ def test_rounding_recovers_x0_and_eps_while_the_noise_is_below_half_a_level():
     levels, spacing = grey_levels(x0)
     last = last_index_below_half_level(d, spacing)
     sd = (1 - d.alphas_cumprod).sqrt()
-    assert (sd[:last + 1] < spacing / 2).all() and sd[last + 1] >= spacing / 2      # the definition
+    assert (sd[: last + 1] < spacing / 2).all() and sd[last + 1] >= spacing / 2  # the definition
     eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(0))
-    x_t = d.q_sample(x0, torch.zeros(len(x0), dtype=torch.long), noise=eps)          # index 0: far below
+    x_t = d.q_sample(x0, torch.zeros(len(x0), dtype=torch.long), noise=eps)  # index 0: far below
     x0_hat, eps_hat = denoise_by_rounding(d, x_t, 0, levels)
     assert torch.equal(x0_hat.float(), x0)
-    torch.testing.assert_close(eps_hat, eps.double(), rtol=0, atol=1e-4)           # float32 x_t round-off only
-    x_late = d.q_sample(x0, torch.full((len(x0),), 500), noise=eps)                  # far above: rounding fails
+    torch.testing.assert_close(eps_hat, eps.double(), rtol=0, atol=1e-4)  # float32 x_t round-off only
+    x_late = d.q_sample(x0, torch.full((len(x0),), 500), noise=eps)  # far above: rounding fails
     assert not torch.equal(denoise_by_rounding(d, x_late, 500, levels)[0].float(), x0)
 
 

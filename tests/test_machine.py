@@ -1,4 +1,5 @@
 """dit_lib.machine: the processor record that checkpoints and benchmarks carry."""
+
 import torch
 
 from dit_lib.machine import describe, load_average, processor, same_family
@@ -7,7 +8,7 @@ from dit_lib.machine import describe, load_average, processor, same_family
 def test_processor_record_is_plain_data_and_saves_with_weights_only(tmp_path):
     info = processor()
     assert set(info) == {"model", "machine", "avx2", "avx512f", "torch"}
-    assert all(v is None or isinstance(v, (str, bool)) for v in info.values())   # no TorchVersion objects
+    assert all(v is None or isinstance(v, (str, bool)) for v in info.values())  # no TorchVersion objects
     torch.save({"processor": info}, tmp_path / "p.pt")
     assert torch.load(tmp_path / "p.pt", weights_only=True)["processor"] == info
 

@@ -1,4 +1,5 @@
 """The assembled DiT: the "Zero" of adaLN-Zero, shapes, presets and attention paths."""
+
 import dataclasses
 
 import pytest

@@ -1,4 +1,5 @@
 """Bad input gets a clear error that names the argument, the value and the fix (one test per case)."""
+
 import pytest
 import torch
 
@@ -8,8 +9,9 @@ from dit_lib.models import DiT
 @pytest.fixture
 def model():
     torch.manual_seed(0)
-    return DiT(input_size=8, patch_size=2, in_channels=4, hidden_size=32, depth=1, num_heads=4,
-               num_classes=10, class_dropout_prob=0.1).eval()
+    return DiT(
+        input_size=8, patch_size=2, in_channels=4, hidden_size=32, depth=1, num_heads=4, num_classes=10, class_dropout_prob=0.1
+    ).eval()
 
 
 def inputs(B=2, C=4, H=8, W=8):
@@ -46,10 +48,9 @@ def test_labels_out_of_range(model, bad):
 
 def test_null_class_allowed_only_with_label_dropout(model):
     x, t, _ = inputs()
-    model(x, t, torch.tensor([10, 3]))                  # null class is fine with dropout on
+    model(x, t, torch.tensor([10, 3]))  # null class is fine with dropout on
     torch.manual_seed(0)
-    no_null = DiT(input_size=8, patch_size=2, hidden_size=32, depth=1, num_heads=4, num_classes=10,
-                  class_dropout_prob=0.0)
+    no_null = DiT(input_size=8, patch_size=2, hidden_size=32, depth=1, num_heads=4, num_classes=10, class_dropout_prob=0.0)
     with pytest.raises(ValueError, match=r"label 10 in y is out of range: valid labels are 0..9 \(no null class"):
         no_null(x, t, torch.tensor([10, 3]))
 
@@ -104,11 +105,14 @@ def test_unknown_attention_impl(model):
         model.set_attention_impl("flash")
 
 
-@pytest.mark.parametrize("kw, msg", [
-    (dict(class_dropout_prob=1.0), r"class_dropout_prob must be in \[0, 1\), got 1.0"),
-    (dict(depth=0), r"depth must be a positive integer, got 0"),
-    (dict(hidden_size=18, num_heads=2), r"hidden_size must be divisible by 4"),
-])
+@pytest.mark.parametrize(
+    "kw, msg",
+    [
+        (dict(class_dropout_prob=1.0), r"class_dropout_prob must be in \[0, 1\), got 1.0"),
+        (dict(depth=0), r"depth must be a positive integer, got 0"),
+        (dict(hidden_size=18, num_heads=2), r"hidden_size must be divisible by 4"),
+    ],
+)
 def test_bad_config_values(kw, msg):
     base = dict(input_size=8, patch_size=2, hidden_size=32, depth=1, num_heads=4)
     with pytest.raises(ValueError, match=msg):

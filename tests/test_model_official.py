@@ -4,6 +4,7 @@ The fixture was computed on another processor, so outputs are compared within a 
 spacings (tests/tolerances.py says how many and why); the last test shows that the tolerance
 still catches every slip a reimplementation typically makes.
 """
+
 import pytest
 import torch
 
@@ -72,13 +73,15 @@ def _shift_scale_swapped(x, shift, scale):
 
 def _sin_first(t, dim=256, max_period=10000.0):
     emb = _TIMESTEP_EMBEDDING(t, dim, max_period)
-    return torch.cat([emb[:, dim // 2:], emb[:, : dim // 2]], dim=-1)
+    return torch.cat([emb[:, dim // 2 :], emb[:, : dim // 2]], dim=-1)
 
 
 _TIMESTEP_EMBEDDING = timestep_embedding
-SLIPS = {"modulate without 1 +": (dit_lib.blocks, "modulate", _missing_one_plus),
-         "shift and scale swapped": (dit_lib.blocks, "modulate", _shift_scale_swapped),
-         "sin before cos": (dit_lib.embeddings, "timestep_embedding", _sin_first)}
+SLIPS = {
+    "modulate without 1 +": (dit_lib.blocks, "modulate", _missing_one_plus),
+    "shift and scale swapped": (dit_lib.blocks, "modulate", _shift_scale_swapped),
+    "sin before cos": (dit_lib.embeddings, "timestep_embedding", _sin_first),
+}
 
 
 @pytest.mark.parametrize("slip", sorted(SLIPS))
@@ -107,7 +110,7 @@ def test_official_cfg_guides_only_three_channels(official, official_model):
     cond, uncond = raw[:2], raw[2:]
     guided = uncond + 4.0 * (cond - uncond)
     torch.testing.assert_close(off[:2, :3], guided[:, :3])
-    torch.testing.assert_close(off[:, 3], raw[:, 3])              # unguided, each half its own
-    torch.testing.assert_close(full[:2, :4], guided[:, :4])         # all eps channels guided
-    torch.testing.assert_close(full[:, 4:], raw[:, 4:])             # variance channels never guided
-    torch.testing.assert_close(full[2:, :4], full[:2, :4])         # both halves carry the guided eps
+    torch.testing.assert_close(off[:, 3], raw[:, 3])  # unguided, each half its own
+    torch.testing.assert_close(full[:2, :4], guided[:, :4])  # all eps channels guided
+    torch.testing.assert_close(full[:, 4:], raw[:, 4:])  # variance channels never guided
+    torch.testing.assert_close(full[2:, :4], full[:2, :4])  # both halves carry the guided eps

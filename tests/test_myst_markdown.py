@@ -21,7 +21,7 @@ BIB = """
 """
 GLUE = {
     "loss": {"text/plain": "0.125"},
-    "name": {"text/plain": "'digits'"},           # a glued str: myst-nb shows it without quotes
+    "name": {"text/plain": "'digits'"},  # a glued str: myst-nb shows it without quotes
     "table": {"text/html": "<b>T</b>", "text/plain": "T"},
     "pic": {"image/png": "AAAA", "text/plain": "<Figure>"},
 }
@@ -47,15 +47,19 @@ def md(text: str, bib, tmp_path=Path("."), **kw) -> str:
 
 # --- roles --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("source, expected", [
-    ("loss {glue:text}`loss`.", "loss 0.125."),
-    ("loss {glue:text}`loss:.1%`.", "loss 12.5%."),
-    ("loss {glue:text}`loss:.2e`", "loss 1.25e-01"),
-    ("data {glue:}`name`", "data digits"),
-    ("data {glue}`name`", "data digits"),
-    ("{glue:}`table`", "<b>T</b>"),
-    ("{glue:}`pic`", '<img alt="pic" src="data:image/png;base64,AAAA">'),
-])
+
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("loss {glue:text}`loss`.", "loss 0.125."),
+        ("loss {glue:text}`loss:.1%`.", "loss 12.5%."),
+        ("loss {glue:text}`loss:.2e`", "loss 1.25e-01"),
+        ("data {glue:}`name`", "data digits"),
+        ("data {glue}`name`", "data digits"),
+        ("{glue:}`table`", "<b>T</b>"),
+        ("{glue:}`pic`", '<img alt="pic" src="data:image/png;base64,AAAA">'),
+    ],
+)
 def test_glue_roles_carry_the_value(bib, source, expected):
     assert md(source, bib) == expected
     assert not mm.MISSING_GLUE
@@ -66,22 +70,27 @@ def test_missing_glue_is_recorded(bib):
     assert mm.MISSING_GLUE == {"nowhere"}
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("as shown {cite:p}`solo2020`", "as shown (Lovelace 2020)"),
-    ("{cite:p}`duo2021,trio2022`", "(Peebles and Xie 2021; Ho et al. 2022)"),
-    ("{cite:t}`duo2021` show", "Peebles and Xie (2021) show"),
-    ("{cite:t}`trio2022`", "Ho et al. (2022)"),
-    ("{cite:p}`unknown`", "(unknown)"),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("as shown {cite:p}`solo2020`", "as shown (Lovelace 2020)"),
+        ("{cite:p}`duo2021,trio2022`", "(Peebles and Xie 2021; Ho et al. 2022)"),
+        ("{cite:t}`duo2021` show", "Peebles and Xie (2021) show"),
+        ("{cite:t}`trio2022`", "Ho et al. (2022)"),
+        ("{cite:p}`unknown`", "(unknown)"),
+    ],
+)
 def test_citations_read_author_year(bib, source, expected):
     assert md(source, bib) == expected
 
 
 def test_equations_get_their_number_and_tag(bib):
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("$$\na = b\n$$ (eq-a)\n\nthen\n\n$$\nc\n$$ (eq-c)"),
-        nbformat.v4.new_markdown_cell("```{math}\n:label: eq-d\nd\n```"),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("$$\na = b\n$$ (eq-a)\n\nthen\n\n$$\nc\n$$ (eq-c)"),
+            nbformat.v4.new_markdown_cell("```{math}\n:label: eq-d\nd\n```"),
+        ]
+    )
     assert mm.equation_numbers(nb) == {"eq-a": 1, "eq-c": 2, "eq-d": 3}
     numbers = mm.equation_numbers(nb, chapter=10)
     assert numbers == {"eq-a": "10.1", "eq-c": "10.2", "eq-d": "10.3"}
@@ -90,15 +99,18 @@ def test_equations_get_their_number_and_tag(bib):
     assert md("{eq}`elsewhere`", bib, equations=numbers) == "(elsewhere)"
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("see {chapter}`The forward process <06>`", "see The forward process"),
-    ("see {doc}`the notation <../book/notation>`", "see the notation"),
-    ("see {doc}`02_time_and_class`", "see chapter 2"),              # no title known: as the slides say
-    ("see {doc}`../book/notation`", "see *notation*"),
-    ("in {ref}`ex-1`", "in Exercise 3.1"),                          # a label the caller knows
-    ("in {numref}`fig-x`", "in *fig-x*"),
-    ("inline {math}`x^2`", "inline $x^2$"),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("see {chapter}`The forward process <06>`", "see The forward process"),
+        ("see {doc}`the notation <../book/notation>`", "see the notation"),
+        ("see {doc}`02_time_and_class`", "see chapter 2"),  # no title known: as the slides say
+        ("see {doc}`../book/notation`", "see *notation*"),
+        ("in {ref}`ex-1`", "in Exercise 3.1"),  # a label the caller knows
+        ("in {numref}`fig-x`", "in *fig-x*"),
+        ("inline {math}`x^2`", "inline $x^2$"),
+    ],
+)
 def test_cross_references_read_as_text(bib, source, expected):
     assert md(source, bib, labels={"ex-1": "Exercise 3.1"}) == expected
 
@@ -115,6 +127,7 @@ def test_targets_comments_and_block_breaks_go(bib):
 
 
 # --- directives ---------------------------------------------------------------------------------
+
 
 def test_titled_admonition_is_a_block_quote(bib):
     source = ":::{admonition} Common slips\n:class: warning\n- one {glue:text}`loss`\n\n- two\n:::"
@@ -163,16 +176,21 @@ def test_exercises_are_dropped_unless_handled(bib):
 
 
 def test_reference_texts(bib):
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
-        "(sec-a)=\n## A section\n\n:::{exercise} Find it\n:label: ex-find\nGo.\n:::")])
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("(sec-a)=\n## A section\n\n:::{exercise} Find it\n:label: ex-find\nGo.\n:::")]
+    )
     assert mm.reference_texts(nb) == {"sec-a": '"A section"', "ex-find": 'the exercise "Find it"'}
 
 
 # --- glued values from an executed notebook ------------------------------------------------------
 
+
 def test_glue_values_from_outputs_and_json(tmp_path):
-    out = nbformat.v4.new_output("display_data", data={mm.GLUE_PREFIX + "text/plain": "3"},
-                                 metadata={"scrapbook": {"name": "n", "mime_prefix": mm.GLUE_PREFIX}})
+    out = nbformat.v4.new_output(
+        "display_data",
+        data={mm.GLUE_PREFIX + "text/plain": "3"},
+        metadata={"scrapbook": {"name": "n", "mime_prefix": mm.GLUE_PREFIX}},
+    )
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("glue('n', 3)", outputs=[out])])
     assert mm.glue_values(nb) == {"n": {"text/plain": "3"}}
     path = tmp_path / "nb.glue.json"

@@ -29,8 +29,8 @@ def fake_myst_nb(monkeypatch):
 
 
 def test_glue_is_silent_without_myst_nb(monkeypatch, capsys, not_colab):
-    monkeypatch.setitem(sys.modules, "myst_nb", None)   # import fails, as in Colab or a plain install
-    assert notebook.glue("answer", 42) is None          # nothing left on a cell's last line
+    monkeypatch.setitem(sys.modules, "myst_nb", None)  # import fails, as in Colab or a plain install
+    assert notebook.glue("answer", 42) is None  # nothing left on a cell's last line
     assert capsys.readouterr() == ("", "")
 
 
@@ -54,7 +54,7 @@ def test_myst_nb_glue_outputs_only_its_own_mime_types(monkeypatch, not_colab):
     shown = []
     monkeypatch.setattr(glue_module, "ipy_display", lambda bundle, **kw: shown.append((bundle, kw)))
     notebook.glue("ratio", 0.25)
-    (bundle, kw), = shown
+    ((bundle, kw),) = shown
     assert bundle and all(k.startswith("application/papermill.record/") for k in bundle), bundle
     assert kw["metadata"]["scrapbook"]["name"] == "ratio"
 

@@ -1,9 +1,9 @@
 """Every notebook of the book is committed clean and listed in the table of contents.
 
-Notebooks: notebooks/*.ipynb (the chapters) and book/*.ipynb (the intro). They are executed
-twice by `make test`, never more: once by the site build (`make book`, in this environment's
-``python3`` kernel, checked below) and once by tests/test_colab.py, in a fresh kernel from an
-empty folder with dit_lib installed from a wheel, as Colab would run them.
+Notebooks: notebooks/*.ipynb (the chapters) and book/*.ipynb (the intro). `make test` executes
+each once, in the site build (`make book`, in this environment's ``python3`` kernel, checked
+below, from an empty temporary folder); tests/test_colab.py runs the reader versions of two of
+them again from a wheel, as Colab would (see its docstring).
 """
 
 import os
@@ -62,9 +62,7 @@ def test_notebook_has_no_outputs(path):
     """Notebooks are committed without outputs; the build and these tests execute them."""
     nb = nbformat.read(path, as_version=4)
     dirty = [
-        i
-        for i, cell in enumerate(nb.cells)
-        if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)
+        i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)
     ]
     assert not dirty, (
         f"{rel(path)}: code cells {dirty} carry outputs or execution counts; clear them with "

@@ -1,4 +1,5 @@
 """Images as tokens: patchify by hand = einops = strided conv; round trips, non-square included."""
+
 import pytest
 import torch
 
@@ -8,8 +9,8 @@ from dit_lib.patchify import PatchEmbed, grid_size, patchify, unpatchify
 def patchify_by_hand(x, p):
     """reshape/permute, no einops: (B, C, H, W) -> (B, L, p*p*C)."""
     B, C, H, W = x.shape
-    x = x.reshape(B, C, H // p, p, W // p, p)           # b c h p w q
-    x = x.permute(0, 2, 4, 3, 5, 1)                     # b h w p q c
+    x = x.reshape(B, C, H // p, p, W // p, p)  # b c h p w q
+    x = x.permute(0, 2, 4, 3, 5, 1)  # b h w p q c
     return x.reshape(B, (H // p) * (W // p), p * p * C)
 
 

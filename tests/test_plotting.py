@@ -2,6 +2,7 @@
 template is plotly's own with the book's look on top, every figure helper carries it, the control
 builders make the dicts plotly takes, the picture and table helpers round-trip, and no chapter's
 figure module imports another chapter's."""
+
 import ast
 from pathlib import Path
 
@@ -14,9 +15,27 @@ pytest.importorskip("plotly")
 import plotly.io as pio
 
 from dit_book import plotting
-from dit_book.plotting import (COLORWAY, FONT, GRID, LOG_SCALE, NOT_TO_SCALE, PAPER, figure, grid_lines,
-                               html_table, menu, png_data_uri, rounded, sample_grid, slider, spacing_note, step,
-                               subplots, subtitle, to_rgb_uint8)
+from dit_book.plotting import (
+    COLORWAY,
+    FONT,
+    GRID,
+    LOG_SCALE,
+    NOT_TO_SCALE,
+    PAPER,
+    figure,
+    grid_lines,
+    html_table,
+    menu,
+    png_data_uri,
+    rounded,
+    sample_grid,
+    slider,
+    spacing_note,
+    step,
+    subplots,
+    subtitle,
+    to_rgb_uint8,
+)
 
 VIZ = Path(plotting.__file__).parent / "viz"
 
@@ -27,15 +46,15 @@ VIZ = Path(plotting.__file__).parent / "viz"
 def test_template_is_plotly_with_the_books_look():
     name = plotting.template()
     look = pio.templates[name]
-    assert name == "dit_book" and plotting.template() == name                 # registered once, by name
+    assert name == "dit_book" and plotting.template() == name  # registered once, by name
     assert look.layout.paper_bgcolor == look.layout.plot_bgcolor == PAPER
     assert look.layout.font.to_plotly_json() == FONT and list(look.layout.colorway) == COLORWAY
     assert look.layout.title.x == 0.02
     assert (look.layout.margin.l, look.layout.margin.r, look.layout.margin.t, look.layout.margin.b) == (60, 30, 60, 50)
     for axis in (look.layout.xaxis, look.layout.yaxis):
         assert axis.gridcolor == axis.zerolinecolor == GRID and axis.linecolor == plotting.FRAME
-    assert look.data == pio.templates["plotly"].data                         # trace defaults: plotly's own
-    assert pio.templates.default == "plotly"                                  # nothing global changes
+    assert look.data == pio.templates["plotly"].data  # trace defaults: plotly's own
+    assert pio.templates.default == "plotly"  # nothing global changes
 
 
 def test_figure_and_subplots_carry_the_template():
@@ -71,8 +90,8 @@ def test_a_slider_over_unevenly_spaced_numbers_says_so():
     # chapter 10's guidance scales: drawn evenly, so the current value carries the warning
     uneven = bar(["0", "1", "1.5", "2", "4", "6"], prefix="s = ")
     assert uneven["currentvalue"] == dict(prefix="s = ", suffix=NOT_TO_SCALE)
-    assert bar(["0", "1", "2", "5", "10"])["currentvalue"] == dict(suffix=NOT_TO_SCALE)     # no prefix
-    assert spacing_note(["999", "500", "100", "0"]) == NOT_TO_SCALE                          # decreasing
+    assert bar(["0", "1", "2", "5", "10"])["currentvalue"] == dict(suffix=NOT_TO_SCALE)  # no prefix
+    assert spacing_note(["999", "500", "100", "0"]) == NOT_TO_SCALE  # decreasing
     # powers: evenly spaced on a log scale, and the slider says that
     assert bar(["1", "2", "4", "8", "16"], prefix="p = ")["currentvalue"] == dict(prefix="p = ", suffix=LOG_SCALE)
     assert spacing_note(["100", "1000", "10000"]) == LOG_SCALE
@@ -81,14 +100,21 @@ def test_a_slider_over_unevenly_spaced_numbers_says_so():
     assert "currentvalue" not in bar(["0", "100", "200", "300", "400", "500", "600", "700", "800", "900", "999"])
     assert spacing_note(["DiT-S/2", "DiT-B/2", "DiT-L/2"]) == spacing_note(["1", "7"]) == ""
     assert spacing_note(["250", "200", "150"]) == "" and spacing_note(["0", "1", "1.2"], tolerance=0.5)
-    assert "currentvalue" not in bar(["0", "2", "4", "32", "34"], names=True)                 # token indices
+    assert "currentvalue" not in bar(["0", "2", "4", "32", "34"], names=True)  # token indices
     fig = figure([dict(type="bar", y=[1])], sliders=[uneven])
     assert fig.layout.sliders[0].currentvalue.suffix == NOT_TO_SCALE
 
 
 # the figure modules of one chapter, where there are several (a module may import its chapter's first)
-CHAPTERS = {"tokens": ["positions"], "attention": ["query_maps"], "conditioning": ["ablation"],
-            "forward": ["remains"], "posterior": ["band", "bound"], "training": ["ema"], "sampling": ["quality"]}
+CHAPTERS = {
+    "tokens": ["positions"],
+    "attention": ["query_maps"],
+    "conditioning": ["ablation"],
+    "forward": ["remains"],
+    "posterior": ["band", "bound"],
+    "training": ["ema"],
+    "sampling": ["quality"],
+}
 
 
 def test_chapter_modules_import_shared_helpers_only_from_plotting():
@@ -108,7 +134,7 @@ def test_chapter_modules_import_shared_helpers_only_from_plotting():
 def test_to_rgb_uint8_gray_and_colour(images):
     gray, rgb = to_rgb_uint8(images["digit"]), to_rgb_uint8(images["shape"])
     assert gray.shape == rgb.shape == (16, 16, 3) and gray.dtype == np.uint8
-    assert (gray[..., 0] == gray[..., 2]).all()                       # gray stays gray
+    assert (gray[..., 0] == gray[..., 2]).all()  # gray stays gray
     with pytest.raises(ValueError, match="C = 1 or 3"):
         to_rgb_uint8(torch.zeros(2, 4, 4))
 

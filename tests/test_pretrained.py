@@ -1,4 +1,5 @@
 """The shipped checkpoints: present, loadable, documented, and still drawing what they were trained on."""
+
 import pytest
 import torch
 
@@ -10,12 +11,12 @@ from dit_lib.sampling import sample
 
 
 def test_every_recipe_is_shipped_with_a_card():
-    assert set(list_pretrained()) == set(RECIPES) == set(THREADS)   # the thread count is part of the recipe
+    assert set(list_pretrained()) == set(RECIPES) == set(THREADS)  # the thread count is part of the recipe
     for name in RECIPES:
         card = model_card(name)
         assert card.startswith(f"# Model card: `{name}`") and weights_digest(checkpoint_path(name))[:16] in card
-        assert "\nProcessor: " in card                                  # bit-for-bit only on the same family
-        assert checkpoint_path(name).stat().st_size < 8 * 2**20         # "under a few MB"
+        assert "\nProcessor: " in card  # bit-for-bit only on the same family
+        assert checkpoint_path(name).stat().st_size < 8 * 2**20  # "under a few MB"
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))
@@ -25,11 +26,11 @@ def test_shipped_checkpoint_loads_and_records_training(name):
     info = load_record(name)
     rec = info["record"]
     assert len(rec["loss"]) == len(rec["loss_steps"]) > 10 and rec["loss"][-1] < rec["loss"][0]
-    gates = torch.tensor(rec["gates"])                                   # (probes, n_t, depth, 2)
+    gates = torch.tensor(rec["gates"])  # (probes, n_t, depth, 2)
     assert gates.shape[1:] == (5, model.config.depth, 2)
     assert torch.count_nonzero(gates[0]) == 0 and (gates[-1] > 0).all()  # adaLN-Zero: the gates open
     assert rec["samples"], "a few sample grids recorded during training"
-    assert load_checkpoint(checkpoint_path(name))["ema"] is None          # shipped: EMA weights only
+    assert load_checkpoint(checkpoint_path(name))["ema"] is None  # shipped: EMA weights only
 
 
 def test_digits_model_still_draws_digits():

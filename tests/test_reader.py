@@ -34,25 +34,43 @@ MYST = {
 
 
 def myst_left(nb) -> list[str]:
-    return [f"cell {i}: {kind}: {m.group(0).strip()!r}"
-            for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown"
-            for kind, pattern in MYST.items() for m in [pattern.search(cell.source)] if m]
+    return [
+        f"cell {i}: {kind}: {m.group(0).strip()!r}"
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "markdown"
+        for kind, pattern in MYST.items()
+        for m in [pattern.search(cell.source)]
+        if m
+    ]
 
 
-@pytest.mark.parametrize("text", [
-    "the {glue:text}`loss`", "{cite:p}`key`", "{eq}`eq-1`", ":::{admonition} Slips", "```{exercise}",
-    "(sec-a)=", "$$ (eq-1)", ":label: ex-1", "% a comment", "::::{note}",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the {glue:text}`loss`",
+        "{cite:p}`key`",
+        "{eq}`eq-1`",
+        ":::{admonition} Slips",
+        "```{exercise}",
+        "(sec-a)=",
+        "$$ (eq-1)",
+        ":label: ex-1",
+        "% a comment",
+        "::::{note}",
+    ],
+)
 def test_the_detector_catches_myst(text):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"Some prose.\n{text}\nMore.")])
     assert myst_left(nb), text
 
 
 def test_the_detector_passes_plain_markdown():
-    plain = ("# 3. Title\n\nThe loss is 0.125 (Peebles and Xie 2023), see (3.1) and Exercise 3.1.\n\n"
-             "> **Common slips**\n>\n> - *a slip*\n\n```python\nx = {'a': 1}\n```\n\n"
-             "<details>\n<summary>Solution to Exercise 3.1</summary>\n\nDone.\n\n</details>\n\n"
-             "$$\nx\n\\tag{3.1}$$\n\n50% of the labels")
+    plain = (
+        "# 3. Title\n\nThe loss is 0.125 (Peebles and Xie 2023), see (3.1) and Exercise 3.1.\n\n"
+        "> **Common slips**\n>\n> - *a slip*\n\n```python\nx = {'a': 1}\n```\n\n"
+        "<details>\n<summary>Solution to Exercise 3.1</summary>\n\nDone.\n\n</details>\n\n"
+        "$$\nx\n\\tag{3.1}$$\n\n50% of the labels"
+    )
     assert myst_left(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(plain)])) == []
 
 
@@ -61,10 +79,13 @@ def test_the_detector_passes_plain_markdown():
 SOURCE = [
     ("markdown", "# 3. A chapter\n\n**Prerequisites.** {chapter}`Images as tokens <01>` and {doc}`../book/notation`."),
     ("code", "from dit_book.notebook import glue\nglue('loss', 0.125)"),
-    ("markdown", "(sec-loss)=\n## 3.1 The loss\n\nThe loss is {glue:text}`loss` {cite:p}`peebles2023dit`, as\n"
-                 "{cite:t}`peebles2023dit` write:\n\n$$\nL = 1\n$$ (eq-03-loss)\n\nso {eq}`eq-03-loss` holds "
-                 "({ref}`ex-03-b`).\n% a comment for authors"),
-    ("markdown", ":::{admonition} Common slips\n:class: warning\n- *\"The loss is 1.\"* It is {glue:text}`loss:.1%`.\n:::"),
+    (
+        "markdown",
+        "(sec-loss)=\n## 3.1 The loss\n\nThe loss is {glue:text}`loss` {cite:p}`peebles2023dit`, as\n"
+        "{cite:t}`peebles2023dit` write:\n\n$$\nL = 1\n$$ (eq-03-loss)\n\nso {eq}`eq-03-loss` holds "
+        "({ref}`ex-03-b`).\n% a comment for authors",
+    ),
+    ("markdown", ':::{admonition} Common slips\n:class: warning\n- *"The loss is 1."* It is {glue:text}`loss:.1%`.\n:::'),
     ("markdown", ":::{exercise} First\n:label: ex-03-a\nDo it.\n:::"),
     ("markdown", ":::{solution} ex-03-a\n:class: dropdown\nDone with {eq}`eq-03-loss`.\n:::"),
     ("markdown", ":::{exercise}\n:label: ex-03-b\nAgain.\n:::\n:::{solution} ex-03-b\n:class: dropdown\nAgain done.\n:::"),
@@ -77,11 +98,16 @@ def small():
     cells = []
     for kind, text in SOURCE:
         if kind == "code":
-            cell = nbformat.v4.new_code_cell(text, execution_count=3, metadata={"tags": ["hide-input"]},
-                                             outputs=[nbformat.v4.new_output("stream", text="printed\n")])
+            cell = nbformat.v4.new_code_cell(
+                text,
+                execution_count=3,
+                metadata={"tags": ["hide-input"]},
+                outputs=[nbformat.v4.new_output("stream", text="printed\n")],
+            )
         elif kind == "slide":
-            cell = nbformat.v4.new_markdown_cell(text, metadata={"tags": ["slide", "remove-cell"],
-                                                                 "slideshow": {"slide_type": "slide"}})
+            cell = nbformat.v4.new_markdown_cell(
+                text, metadata={"tags": ["slide", "remove-cell"], "slideshow": {"slide_type": "slide"}}
+            )
         else:
             cell = nbformat.v4.new_markdown_cell(text, metadata={"slideshow": {"slide_type": "slide"}})
         cells.append(cell)
@@ -97,13 +123,16 @@ def test_a_small_notebook_reads_right(small):
     nbformat.validate(reader)
     text = [c.source for c in reader.cells]
     assert text[0] == "# 3. A chapter\n\n**Prerequisites.** Images as tokens and Notation."
-    assert text[2] == ("## 3.1 The loss\n\nThe loss is 0.125 (Peebles and Xie 2023), as\nPeebles and Xie (2023) write:"
-                       "\n\n$$\nL = 1\n\\tag{3.1}$$\n\nso (3.1) holds (Exercise 3.2).")
-    assert text[3] == "> **Common slips**\n>\n> - *\"The loss is 1.\"* It is 12.5%."
+    assert text[2] == (
+        "## 3.1 The loss\n\nThe loss is 0.125 (Peebles and Xie 2023), as\nPeebles and Xie (2023) write:"
+        "\n\n$$\nL = 1\n\\tag{3.1}$$\n\nso (3.1) holds (Exercise 3.2)."
+    )
+    assert text[3] == '> **Common slips**\n>\n> - *"The loss is 1."* It is 12.5%.'
     assert text[4] == "**Exercise 3.1 (First)**\n\nDo it."
     assert text[5] == "<details>\n<summary>Solution to Exercise 3.1</summary>\n\nDone with (3.1).\n\n</details>"
-    assert text[6] == ("**Exercise 3.2**\n\nAgain.\n\n\n<details>\n<summary>Solution to Exercise 3.2</summary>\n\n"
-                       "Again done.\n\n</details>")
+    assert text[6] == (
+        "**Exercise 3.2**\n\nAgain.\n\n\n<details>\n<summary>Solution to Exercise 3.2</summary>\n\nAgain done.\n\n</details>"
+    )
     # the code cell is the source's, without its outputs; metadata (tags, slides) stays
     code = reader.cells[1]
     assert (code.source, code.metadata, code.outputs, code.execution_count) == (SOURCE[1][1], {"tags": ["hide-input"]}, [], None)
@@ -130,7 +159,8 @@ def test_page_titles_are_the_pages_headings():
 
 TOC_NOTEBOOKS = [n for n in colab_cell.toc_files(ROOT) if (ROOT / f"{n}.ipynb").is_file()]
 needs_build = pytest.mark.skipif(
-    not READER.is_dir(), reason=f"no reader notebooks in {READER.relative_to(ROOT)}: run `make book` first (`make test` does)")
+    not READER.is_dir(), reason=f"no reader notebooks in {READER.relative_to(ROOT)}: run `make book` first (`make test` does)"
+)
 
 
 @needs_build

@@ -1,4 +1,5 @@
 """Samplers, classifier-free guidance and the one-call sampler."""
+
 import pytest
 import torch
 
@@ -12,11 +13,11 @@ class GaussianDataEps:
     E[eps | x_t] = sqrt(1 - abar_t) x_t / (abar_t s^2 + 1 - abar_t)."""
 
     def __init__(self, s: float):
-        self.s, self.alphas_cumprod = s, create_diffusion("").alphas_cumprod   # indexed by original timesteps
+        self.s, self.alphas_cumprod = s, create_diffusion("").alphas_cumprod  # indexed by original timesteps
 
     def __call__(self, x, t, **kwargs):
         abar = self.alphas_cumprod[t].view(-1, 1, 1, 1)
-        return (torch.sqrt(1 - abar) * x / (abar * self.s ** 2 + 1 - abar)).to(x.dtype)
+        return (torch.sqrt(1 - abar) * x / (abar * self.s**2 + 1 - abar)).to(x.dtype)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def test_ddim_inversion_returns_to_x_T_up_to_discretisation():
         d = create_diffusion(f"ddim{steps}", learn_sigma=False)
         x_0 = sampling.ddim_sample_loop(d, model, x_T.shape, noise=x_T, progress=False)
         x_T_again = sampling.ddim_reverse_sample_loop(d, model, x_0, progress=False)
-        errors[steps] = ((x_T_again - x_T).abs().max() / x_T.abs().max()).item()   # relative
+        errors[steps] = ((x_T_again - x_T).abs().max() / x_T.abs().max()).item()  # relative
     assert errors[100] < 0.1 and errors[100] < errors[10] / 5, errors
 
 
@@ -62,7 +63,7 @@ def test_ddpm_reaches_the_data_distribution():
     """Ancestral sampling with the exact eps of N(0, 0.5^2) data gives samples of std 0.5."""
     d, model = create_diffusion("", learn_sigma=False, sigma_small=True), GaussianDataEps(0.5)
     x_0 = sampling.p_sample_loop(d, model, (32, 4, 8, 8), generator=torch.Generator().manual_seed(0), progress=False)
-    assert abs(x_0.std().item() - 0.5) < 0.015 and abs(x_0.mean().item()) < 0.015     # 8192 samples
+    assert abs(x_0.std().item() - 0.5) < 0.015 and abs(x_0.mean().item()) < 0.015  # 8192 samples
 
 
 def test_p_sample_noise_comes_from_the_generator_or_the_global_rng():
@@ -76,7 +77,7 @@ def test_p_sample_noise_comes_from_the_generator_or_the_global_rng():
     c = d.p_sample(model, x, t)["sample"]
     torch.manual_seed(5)
     assert torch.equal(c, d.p_sample(model, x, t)["sample"]) and not torch.equal(a, c)
-    last = d.p_sample(model, x, torch.tensor([0, 0]))          # no noise at t = 0
+    last = d.p_sample(model, x, torch.tensor([0, 0]))  # no noise at t = 0
     assert torch.equal(last["sample"], d.p_mean_variance(model, x, torch.tensor([0, 0]))["mean"])
 
 
@@ -98,8 +99,12 @@ def test_progress_bar_can_be_switched_off(capsys):
 
 
 def test_ddim_eta_errors():
-    d, model, x, t = create_diffusion("ddim10", learn_sigma=False), GaussianDataEps(0.5), torch.zeros(1, 1, 2, 2), \
-        torch.tensor([3])
+    d, model, x, t = (
+        create_diffusion("ddim10", learn_sigma=False),
+        GaussianDataEps(0.5),
+        torch.zeros(1, 1, 2, 2),
+        torch.tensor([3]),
+    )
     with pytest.raises(ValueError, match=r"eta must be >= 0.*-0.5"):
         d.ddim_sample(model, x, t, eta=-0.5)
     with pytest.raises(ValueError, match=r"needs eta=0, got eta=0.5"):
@@ -110,12 +115,15 @@ def test_samplers_live_beside_the_diffusion_and_dit_lib_sampling_reexports_them(
     """The step and loop samplers are in dit_lib.diffusion.samplers (GaussianDiffusion's methods call
     them, an import downwards); dit_lib.sampling, one layer up, hands out the very same objects."""
     from dit_lib.diffusion import samplers
+
     assert set(samplers.__all__) <= set(sampling.__all__)
     for name in samplers.__all__:
         assert getattr(sampling, name) is getattr(samplers, name), name
     d, model, x_T = create_diffusion("4", learn_sigma=False), GaussianDataEps(0.5), torch.randn(1, 1, 2, 2)
-    assert torch.equal(d.ddim_sample_loop(model, x_T.shape, noise=x_T, progress=False),
-                       samplers.ddim_sample_loop(d, model, x_T.shape, noise=x_T, progress=False))
+    assert torch.equal(
+        d.ddim_sample_loop(model, x_T.shape, noise=x_T, progress=False),
+        samplers.ddim_sample_loop(d, model, x_T.shape, noise=x_T, progress=False),
+    )
 
 
 def test_sample_loop_shape_errors():
@@ -135,38 +143,41 @@ def test_guidance_scale_1_is_the_conditional_model_and_0_the_unconditional(dit):
         cond, uncond = dit(x, t, y), dit(x, t, torch.full_like(y, 10))
         assert torch.allclose(sampling.guided_model(dit, 1.0)(x, t, y), cond, atol=1e-5)
         zero = sampling.guided_model(dit, 0.0)(x, t, y)
-        assert torch.allclose(zero[:, :4], uncond[:, :4], atol=1e-5)   # eps: unconditional
-        assert torch.allclose(zero[:, 4:], cond[:, 4:], atol=1e-5)     # variance: from the conditional half
-        assert torch.allclose(sampling.guided_model(dit, 4.0)(x, t, y)[:, :4],
-                              uncond[:, :4] + 4.0 * (cond[:, :4] - uncond[:, :4]), atol=1e-5)
+        assert torch.allclose(zero[:, :4], uncond[:, :4], atol=1e-5)  # eps: unconditional
+        assert torch.allclose(zero[:, 4:], cond[:, 4:], atol=1e-5)  # variance: from the conditional half
+        assert torch.allclose(
+            sampling.guided_model(dit, 4.0)(x, t, y)[:, :4], uncond[:, :4] + 4.0 * (cond[:, :4] - uncond[:, :4]), atol=1e-5
+        )
 
 
 def test_official_channel_mode_matches_forward_with_cfg(dit):
     x, t, y = torch.randn(2, 4, 8, 8), torch.tensor([10, 500]), torch.tensor([1, 7])
     with torch.no_grad():
         ours = sampling.guided_model(dit, 4.0, channels="official")(x, t, y)
-        theirs = dit.forward_with_cfg(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, torch.full_like(y, 10)]),
-                                      4.0)[:2]
+        theirs = dit.forward_with_cfg(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, torch.full_like(y, 10)]), 4.0)[:2]
         all_channels = sampling.guided_model(dit, 4.0)(x, t, y)
     assert torch.allclose(ours, theirs, atol=1e-6)
     assert torch.allclose(ours[:, :3], all_channels[:, :3], atol=1e-6)
-    assert not torch.allclose(ours[:, 3], all_channels[:, 3])          # the 4th eps channel differs
+    assert not torch.allclose(ours[:, 3], all_channels[:, 3])  # the 4th eps channel differs
 
 
 def test_official_style_sampling_loop_equals_ours(dit):
     """diffusion.ddim_sample_loop(model.forward_with_cfg, ...) on [z; z], as in the official sample.py."""
     d, z, y = create_diffusion("ddim10"), torch.randn(2, 4, 8, 8), torch.tensor([3, 8])
     kwargs = {"y": torch.cat([y, torch.full_like(y, 10)]), "cfg_scale": 4.0}
-    theirs = d.ddim_sample_loop(dit.forward_with_cfg, (4, 4, 8, 8), torch.cat([z, z]), clip_denoised=False,
-                                model_kwargs=kwargs, progress=False)[:2]
-    ours = sampling.ddim_sample_loop(d, sampling.guided_model(dit, 4.0, channels="official"), z.shape, noise=z,
-                                     model_kwargs={"y": y}, progress=False)
+    theirs = d.ddim_sample_loop(
+        dit.forward_with_cfg, (4, 4, 8, 8), torch.cat([z, z]), clip_denoised=False, model_kwargs=kwargs, progress=False
+    )[:2]
+    ours = sampling.ddim_sample_loop(
+        d, sampling.guided_model(dit, 4.0, channels="official"), z.shape, noise=z, model_kwargs={"y": y}, progress=False
+    )
     assert torch.allclose(ours, theirs, atol=1e-5)
 
 
 def test_guidance_needs_a_null_class():
-    model = DiT(input_size=8, patch_size=2, in_channels=4, hidden_size=32, depth=1, num_heads=2,
-                num_classes=10, class_dropout_prob=0.0)
+    model = DiT(
+        input_size=8, patch_size=2, in_channels=4, hidden_size=32, depth=1, num_heads=2, num_classes=10, class_dropout_prob=0.0
+    )
     assert model.y_embedder.embedding_table.num_embeddings == model.num_classes
     with pytest.raises(ValueError, match=r"needs a null class.*10 rows for num_classes=10.*class_dropout_prob"):
         sampling.guided_model(model, 4.0)
@@ -190,9 +201,8 @@ def test_guidance_argument_errors(dit):
 def test_sample_is_deterministic_for_a_seed(dit):
     dit.train()
     a = sampling.sample(dit, [1, 2, 3], cfg_scale=4.0, method="ddpm", num_steps=10, seed=0, progress=False)
-    assert dit.training                                                # the mode is restored
-    b = sampling.sample(dit, torch.tensor([1, 2, 3]), cfg_scale=4.0, method="ddpm", num_steps=10, seed=0,
-                        progress=False)
+    assert dit.training  # the mode is restored
+    b = sampling.sample(dit, torch.tensor([1, 2, 3]), cfg_scale=4.0, method="ddpm", num_steps=10, seed=0, progress=False)
     c = sampling.sample(dit, [1, 2, 3], cfg_scale=4.0, method="ddpm", num_steps=10, seed=1, progress=False)
     dit.eval()
     assert a.shape == (3, 4, 8, 8) and torch.equal(a, b) and not torch.equal(a, c)
@@ -200,8 +210,9 @@ def test_sample_is_deterministic_for_a_seed(dit):
 
 
 def test_sample_ddim_with_trajectory(dit):
-    x, traj = sampling.sample(dit, [0, 9], cfg_scale=1.5, method="ddim", num_steps=5, seed=3, progress=False,
-                              return_trajectory=True)
+    x, traj = sampling.sample(
+        dit, [0, 9], cfg_scale=1.5, method="ddim", num_steps=5, seed=3, progress=False, return_trajectory=True
+    )
     y = sampling.sample(dit, [0, 9], cfg_scale=1.5, method="ddim", num_steps=5, seed=3, progress=False)
     assert torch.equal(x, y) and traj.x_t.shape == (6, 2, 4, 8, 8)
     assert traj.timesteps.tolist() == [999, 749, 500, 250, 0]

@@ -1,6 +1,7 @@
 """The shipped digits judge (dit_lib/pretrained/judge_digits.pth, `make judges`): get_judge loads it
 instead of training, and it is what `train_judge` gives: bit for bit on the processor family that
 wrote it, the same readings elsewhere."""
+
 import pytest
 import torch
 
@@ -42,7 +43,7 @@ def test_the_shipped_judge_is_what_train_judge_gives(shipped):
     assert fresh.test_accuracy == pytest.approx(judge.test_accuracy, abs=0.01)
     if saved.get("processor") and same_family(saved["processor"], processor()):
         for a, b in zip(fresh.net.state_dict().values(), judge.net.state_dict().values()):
-            assert torch.equal(a, b)                                        # bit for bit, as the card of a checkpoint
+            assert torch.equal(a, b)  # bit for bit, as the card of a checkpoint
         assert fresh.test_accuracy == judge.test_accuracy
-    else:                                                                   # last-bit differences grow over training
+    else:  # last-bit differences grow over training
         assert (fresh.predict(x) == judge.predict(x)).double().mean() >= 0.98

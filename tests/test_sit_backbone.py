@@ -6,6 +6,7 @@ Only the backbone is checked here; the paths, losses and samplers belong to `dit
 The fixture was made on an AMD EPYC with AVX2: outputs are compared within a few float32 spacings
 (tests/tolerances.py), the seeded initialisation bit for bit.
 """
+
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,7 @@ def test_forward_at_continuous_t_is_the_eps_half(sit, sit_model):
     i = sit["inputs"]
     assert i["t"].is_floating_point() and 0 < i["t"].min() and i["t"].max() < 1
     with torch.no_grad():
-        out = sit_model(i["x1"], i["t"], i["y"])                             # (B, 2C, H, W)
+        out = sit_model(i["x1"], i["t"], i["y"])  # (B, 2C, H, W)
     C = sit["config"]["in_channels"]
     assert out.shape[1] == 2 * C
     assert_within_spacings(out[:, :C], sit["forward"], "SiT forward (sigma half dropped)")

@@ -23,8 +23,17 @@ pytestmark = pytest.mark.skipif(
 )
 
 # (tag, attribute) pairs that make a browser fetch something when the page loads
-LOADING = {("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src"), ("source", "src"),
-           ("audio", "src"), ("video", "src"), ("embed", "src"), ("object", "data")}
+LOADING = {
+    ("script", "src"),
+    ("link", "href"),
+    ("img", "src"),
+    ("iframe", "src"),
+    ("source", "src"),
+    ("audio", "src"),
+    ("video", "src"),
+    ("embed", "src"),
+    ("object", "data"),
+}
 MODULE_IMPORT = re.compile(r"""\bimport\s*\(?\s*["']((?:https?:)?//[^"']+)""")
 CSS_URL = re.compile(r"""url\(\s*["']?((?:https?:)?//[^"')]+)""")
 

@@ -26,8 +26,9 @@ PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX
 
 
 def slide(text, *extra):
-    return nbformat.v4.new_markdown_cell(text, metadata={"tags": ["slide", "remove-cell", *extra],
-                                                         "slideshow": {"slide_type": "slide"}})
+    return nbformat.v4.new_markdown_cell(
+        text, metadata={"tags": ["slide", "remove-cell", *extra], "slideshow": {"slide_type": "slide"}}
+    )
 
 
 def code(source, tags=(), outputs=()):
@@ -36,22 +37,25 @@ def code(source, tags=(), outputs=()):
 
 def small_notebook():
     """A chapter in miniature, with the outputs its execution would have."""
-    figure_out = [nbformat.v4.new_output("stream", name="stderr", text="a warning\n"),
-                  nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"})]
+    figure_out = [
+        nbformat.v4.new_output("stream", name="stderr", text="a warning\n"),
+        nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"}),
+    ]
     cells = [
-        nbformat.v4.new_markdown_cell("# 3. A chapter\n\nThe chapter's opening prose."),            # 0 notes of slide 1
-        code("import math", outputs=[nbformat.v4.new_output("stream", text="HIDDEN_OUTPUT\n")]),           # 1 dropped
-        slide("# 3. A chapter\n\n- Learn {glue:text}`loss`"),                                        # 2 slide 1
-        nbformat.v4.new_markdown_cell("## 3.1 The loss\n\nProse with {glue:text}`loss:.1%`."),       # 3 notes of 1
-        slide("## The loss is small\n\n$$\nL = 1\n$$"),                                              # 4 slide 2
-        code("plot()", ["hide-input", "slide-figure"], figure_out),                                  # 5 figure of 2
-        nbformat.v4.new_markdown_cell("Notes after the figure."),                                    # 6 notes of 2
-        nbformat.v4.new_markdown_cell("SOLUTION_TEXT", metadata={"tags": ["remove-cell"]}),          # 7 dropped
-        slide("## Three lines do it"),                                                               # 8 slide 3
-        code("x = 1\nx", ["slide-code"], [nbformat.v4.new_output("execute_result", data={"text/plain": "1"},
-                                                                  execution_count=1)]),             # 9 code of 3
+        nbformat.v4.new_markdown_cell("# 3. A chapter\n\nThe chapter's opening prose."),  # 0 notes of slide 1
+        code("import math", outputs=[nbformat.v4.new_output("stream", text="HIDDEN_OUTPUT\n")]),  # 1 dropped
+        slide("# 3. A chapter\n\n- Learn {glue:text}`loss`"),  # 2 slide 1
+        nbformat.v4.new_markdown_cell("## 3.1 The loss\n\nProse with {glue:text}`loss:.1%`."),  # 3 notes of 1
+        slide("## The loss is small\n\n$$\nL = 1\n$$"),  # 4 slide 2
+        code("plot()", ["hide-input", "slide-figure"], figure_out),  # 5 figure of 2
+        nbformat.v4.new_markdown_cell("Notes after the figure."),  # 6 notes of 2
+        nbformat.v4.new_markdown_cell("SOLUTION_TEXT", metadata={"tags": ["remove-cell"]}),  # 7 dropped
+        slide("## Three lines do it"),  # 8 slide 3
+        code(
+            "x = 1\nx", ["slide-code"], [nbformat.v4.new_output("execute_result", data={"text/plain": "1"}, execution_count=1)]
+        ),  # 9 code of 3
         code("not_shown()", ["hide-input"], [nbformat.v4.new_output("stream", text="NO_OUTPUT\n")]),  # 10 dropped
-        slide("## Demo: move the slider", "slide-demo"),                                             # 11 slide 4
+        slide("## Demo: move the slider", "slide-demo"),  # 11 slide 4
     ]
     return nbformat.v4.new_notebook(cells=cells, metadata={"widgets": WIDGETS})
 
@@ -81,7 +85,8 @@ def test_slide_cells_need_both_tags():
     assert [k for k, c in enumerate(nb.cells) if make_slides.is_slide_cell(c)] == [2, 4, 8, 11]
     only_slide = nbformat.v4.new_markdown_cell("## x", metadata={"tags": ["slide"]})
     assert not make_slides.is_slide_cell(only_slide) and not make_slides.has_slide_cells(
-        nbformat.v4.new_notebook(cells=[only_slide, code("1", ["remove-cell"])]))
+        nbformat.v4.new_notebook(cells=[only_slide, code("1", ["remove-cell"])])
+    )
     assert make_slides.has_slide_cells(nb)
 
 
@@ -91,14 +96,19 @@ def test_the_convention_on_a_small_notebook():
     kinds = [(c.cell_type, c.metadata["slideshow"]["slide_type"], c.get("id")) for c in deck.cells]
     ids = [c.get("id") for c in nb.cells]
     assert kinds == [
-        ("markdown", "slide", ids[2]), ("markdown", "notes", ids[0]), ("markdown", "notes", ids[3]),
-        ("markdown", "slide", ids[4]), ("code", "-", ids[5]), ("markdown", "notes", ids[6]),
-        ("markdown", "slide", ids[8]), ("code", "-", ids[9]),
+        ("markdown", "slide", ids[2]),
+        ("markdown", "notes", ids[0]),
+        ("markdown", "notes", ids[3]),
+        ("markdown", "slide", ids[4]),
+        ("code", "-", ids[5]),
+        ("markdown", "notes", ids[6]),
+        ("markdown", "slide", ids[8]),
+        ("code", "-", ids[9]),
         ("markdown", "slide", ids[11]),
     ]
     text = [c.source for c in deck.cells]
-    assert text[0] == "# 3. A chapter\n\n- Learn 0.125"                      # glue on the slide, from the code
-    assert text[2] == "## 3.1 The loss\n\nProse with 12.5%."                  # MyST -> Markdown in the notes
+    assert text[0] == "# 3. A chapter\n\n- Learn 0.125"  # glue on the slide, from the code
+    assert text[2] == "## 3.1 The loss\n\nProse with 12.5%."  # MyST -> Markdown in the notes
     assert text[3] == "## The loss is small\n\n$$\nL = 1\n$$"
     # the figure: its output without stderr, its input removed; slide-code keeps its input
     figure, shown_code = deck.cells[4], deck.cells[7]
@@ -108,7 +118,7 @@ def test_the_convention_on_a_small_notebook():
     # the demo cue ends with the chapter's Colab link (the reader notebook on the Colab branch)
     link = re.search(r'<a href="([^"]+)"', text[8])
     assert link and link[1] == colab_link_from_config()
-    assert text[8].startswith("## Demo: move the slider\n\n<p class=\"dit-demo\">")
+    assert text[8].startswith('## Demo: move the slider\n\n<p class="dit-demo">')
     # the source notebook is untouched
     assert nb.cells[5].outputs[0].output_type == "stream" and nb.cells[2].source.endswith("{glue:text}`loss`")
 
@@ -163,7 +173,8 @@ class Sections(HTMLParser):
 def test_the_deck_html_has_one_section_per_slide_cell():
     nb = small_notebook()
     body, _ = make_slides.exporter(True).from_notebook_node(
-        deck_of(nb), resources={"metadata": {"name": "03_small"}, "dit": {"page": "../x.html", "convention": True}})
+        deck_of(nb), resources={"metadata": {"name": "03_small"}, "dit": {"page": "../x.html", "convention": True}}
+    )
     parser = Sections()
     parser.feed(body)
     slides = parser.slides
@@ -188,7 +199,7 @@ def test_reuse_fills_outputs_by_cell_id_and_refuses_changed_code():
         cell.id = done.id
         if cell.cell_type == "code":
             cell.outputs = []
-    source.cells[3].source += "\n\nA markdown edit since the build."   # markdown edits are what --reuse is for
+    source.cells[3].source += "\n\nA markdown edit since the build."  # markdown edits are what --reuse is for
     filled = make_slides.with_outputs(source, executed, "notebooks/03_small")
     assert [c.get("outputs") for c in filled.cells] == [c.get("outputs") for c in executed.cells]
     assert filled.cells[3].source.endswith("since the build.") and filled.metadata["widgets"] == WIDGETS

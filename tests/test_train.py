@@ -1,4 +1,5 @@
 """The trainer: falling loss, gates that open, seeded determinism, save/resume = one straight run, DDP."""
+
 import os
 import subprocess
 import sys
@@ -28,7 +29,7 @@ def tiny_cfg(**kw):
 def test_gates_start_at_zero_and_open_during_training():
     images, labels = toy_data()
     tr = Trainer(tiny_cfg(), images, labels, num_classes=2)
-    first = torch.tensor(tr.record["gates"][0])                    # (n_t, depth, 2)
+    first = torch.tensor(tr.record["gates"][0])  # (n_t, depth, 2)
     assert first.shape == (5, 2, 2) and torch.count_nonzero(first) == 0
     tr.run(20, progress=False)
     last = torch.tensor(tr.record["gates"][-1])
@@ -45,8 +46,8 @@ def test_gate_magnitudes_by_hand():
     g = gate_magnitudes(model, t, y)
     c = model.t_embedder(torch.full((3,), 500)) + model.y_embedder(y, train=False)
     mods = model.blocks[1].adaLN_modulation(c).chunk(6, dim=1)
-    torch.testing.assert_close(g[1, 1, 0], mods[2].abs().mean())    # gate_msa is the 3rd vector
-    torch.testing.assert_close(g[1, 1, 1], mods[5].abs().mean())    # gate_mlp the 6th
+    torch.testing.assert_close(g[1, 1, 0], mods[2].abs().mean())  # gate_msa is the 3rd vector
+    torch.testing.assert_close(g[1, 1, 1], mods[5].abs().mean())  # gate_mlp the 6th
 
 
 def test_seeded_training_is_deterministic():
@@ -110,7 +111,7 @@ def test_bad_checkpoints_name_the_file(tmp_path):
     model = DiT(input_size=4, patch_size=2, in_channels=1, hidden_size=32, depth=2, num_heads=4, num_classes=3)
     good = save_checkpoint(tmp_path / "good.pt", model)
     ckpt = torch.load(good, weights_only=True)
-    ckpt["model_config"]["depth"] = 3                    # config says 3 blocks, weights have 2
+    ckpt["model_config"]["depth"] = 3  # config says 3 blocks, weights have 2
     torch.save(ckpt, tmp_path / "mismatch.pt")
     with pytest.raises(CheckpointError, match=r"mismatch.pt: weights do not match its model_config \(missing \['blocks.2"):
         load_model(tmp_path / "mismatch.pt")
@@ -140,10 +141,31 @@ def test_command_line_help_and_parsing():
 def test_torchrun_two_cpu_ranks_end_with_identical_weights(tmp_path):
     """DistributedDataParallel over gloo: each rank sees other data, all-reduced gradients keep them equal."""
     env = {**os.environ, "DIT_RANK_STATE_DIR": str(tmp_path), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "dit_lib.train", "--dataset", "digits", "--model", "DiT-Micro/2", "--steps", "4",
-           "--batch-size", "16", "--log-every", "2", "--gate-every", "2", "--no-progress",
-           "--out", str(tmp_path / "ddp.pt")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "dit_lib.train",
+        "--dataset",
+        "digits",
+        "--model",
+        "DiT-Micro/2",
+        "--steps",
+        "4",
+        "--batch-size",
+        "16",
+        "--log-every",
+        "2",
+        "--gate-every",
+        "2",
+        "--no-progress",
+        "--out",
+        str(tmp_path / "ddp.pt"),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
@@ -166,4 +188,4 @@ def test_ema_warmup_forgets_the_initial_weights():
     share = 1.0
     for n in range(2000):
         share *= ema_decay_at(n, 0.999)
-    assert share < 1e-3 < 0.999 ** 2000   # a fixed decay would keep 13.5 % of the random init
+    assert share < 1e-3 < 0.999**2000  # a fixed decay would keep 13.5 % of the random init

@@ -4,6 +4,7 @@ Checked against the diffusion's own methods (the band position reproduces `p_mea
 log-variance, the bound terms reproduce `training_losses`' vb term), against closed forms (the best
 single variance minimises the mean KL), and for determinism and clear errors.
 """
+
 import math
 
 import numpy as np
@@ -11,8 +12,7 @@ import pytest
 import torch
 
 from dit_lib.diffusion import create_diffusion
-from dit_lib.variance import (band_bounds, band_position, best_constant_variance, raw_output, variance_sweep,
-                              vb_terms_for_values)
+from dit_lib.variance import band_bounds, band_position, best_constant_variance, raw_output, variance_sweep, vb_terms_for_values
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +23,7 @@ def diffusion():
 @pytest.fixture(scope="module")
 def micro():
     from conftest import nudged_micro_dit
+
     return nudged_micro_dit(8, 0.05)
 
 
@@ -33,14 +34,14 @@ def batch():
 
 
 def test_band_position_and_bounds(diffusion):
-    o = torch.tensor([-1.0, 0.0, 1.0, 1.5])                               # the network's raw output
-    assert band_position(o).tolist() == [0.0, 0.5, 1.0, 1.25]            # the weight v, not clamped
+    o = torch.tensor([-1.0, 0.0, 1.0, 1.5])  # the network's raw output
+    assert band_position(o).tolist() == [0.0, 0.5, 1.0, 1.25]  # the weight v, not clamped
     assert raw_output(band_position(o)).tolist() == o.tolist()
     t = torch.tensor([0, 1, 999])
     low, high = band_bounds(diffusion, t, (3, 1, 2, 2))
     assert low.shape == high.shape == (3, 1, 1, 1)
     assert (low <= high).all()
-    assert low[0].item() == pytest.approx(math.log(diffusion.posterior_variance[1].item()), rel=1e-6)   # clipped
+    assert low[0].item() == pytest.approx(math.log(diffusion.posterior_variance[1].item()), rel=1e-6)  # clipped
     assert high[2].item() == pytest.approx(math.log(0.02), rel=1e-6)
 
 
@@ -74,7 +75,7 @@ def test_best_constant_variance_minimises_the_mean_kl(diffusion, micro, batch):
     low, high = (b.item() for b in band_bounds(diffusion, t[:1], (1, 1, 1, 1)))
 
     def mean_kl(sigma):
-        v = (math.log(sigma) - low) / (high - low)                        # the weight v that gives this variance
+        v = (math.log(sigma) - low) / (high - low)  # the weight v that gives this variance
         return vb_terms_for_values(diffusion, eps, v, x0, x_t, t).double().mean().item()
 
     at_best = mean_kl(best)
@@ -111,6 +112,7 @@ def test_variance_sweep_errors(diffusion, micro, batch):
     with pytest.raises(ValueError, match="must match"):
         variance_sweep(micro, x0, y[:3], [1], diffusion=diffusion)
     from dit_lib.models import DiT_models
+
     plain = DiT_models["DiT-Micro/2"](input_size=8, in_channels=1, num_classes=10, learn_sigma=False).eval()
     with pytest.raises(ValueError, match="learn_sigma"):
         variance_sweep(plain, x0, y, [1], diffusion=diffusion)

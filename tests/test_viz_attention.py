@@ -6,6 +6,7 @@ writes into the figure are the maps' own numbers (rounded to 3 decimals), and tw
 one figure change different properties, so neither undoes the other. The widget constructs and
 reacts to its controls.
 """
+
 import math
 
 import numpy as np
@@ -40,20 +41,21 @@ def model():
 @pytest.fixture(scope="module")
 def one(model, digits):
     maps, xs = attention_over_time(model, digits.images[:1], digits.labels[:1], T_SHOW, seed=0)
-    return digits.images[0], xs[:, 0], maps[:, :, 0]          # (C, H, W), (n_t, C, H, W), (n_t, depth, h, L, L)
+    return digits.images[0], xs[:, 0], maps[:, :, 0]  # (C, H, W), (n_t, C, H, W), (n_t, depth, h, L, L)
 
 
 def test_default_zmax_is_a_rounded_quantile():
     maps = torch.full((2, 16, 16), 1 / 16)
-    assert va.default_zmax(maps) == 0.1                        # 0.0625 rounded up to 0.05 steps
+    assert va.default_zmax(maps) == 0.1  # 0.0625 rounded up to 0.05 steps
     assert va.default_zmax(torch.eye(16)) == 1.0
 
 
 def test_cost_figure():
-    fig = va.attention_cost_figure({"DiT-S": ([16, 64], [0.01, 0.03])},
-                                   [dict(label="DiT-XL/2", L=256, share=0.036)], title="cost")
+    fig = va.attention_cost_figure(
+        {"DiT-S": ([16, 64], [0.01, 0.03])}, [dict(label="DiT-XL/2", L=256, share=0.036)], title="cost"
+    )
     assert title_of(fig) == "cost" and len(fig.data) == 2
-    assert list(fig.data[0].y) == [1.0, 3.0]                   # percent
+    assert list(fig.data[0].y) == [1.0, 3.0]  # percent
     with pytest.raises(ValueError, match="one share per L"):
         va.attention_cost_figure({"x": ([16], [0.1, 0.2])})
 
@@ -67,10 +69,10 @@ def test_matrices_figure_slider_writes_every_map(one):
     assert len(heat) == depth * h
     steps = fig.layout.sliders[0].steps
     assert [s.label for s in steps] == [str(t) for t in T_SHOW]
-    z = steps[2].args[0]["z"]                                  # t = 999: x_t image, then every map
+    z = steps[2].args[0]["z"]  # t = 999: x_t image, then every map
     assert len(z) == 1 + depth * h
     np.testing.assert_allclose(np.array(z[1 + 1 * h + 1]), maps[2, 1, 1].numpy(), atol=5e-4)
-    assert steps[2].args[2][0] == 1                            # the x_t image trace is rewritten too
+    assert steps[2].args[2][0] == 1  # the x_t image trace is rewritten too
     with pytest.raises(ValueError, match="n_t"):
         va.attention_matrices_figure(maps[:2], T_SHOW)
 
@@ -83,7 +85,7 @@ def test_query_figure_controls_change_different_properties(one):
     t_slider, q_slider = fig.layout.sliders
     assert len(t_slider.steps) == len(T_SHOW) and len(q_slider.steps) == L
     assert t_slider.steps[0].method == "restyle" and set(t_slider.steps[0].args[0]) == {"visible"}
-    assert set(q_slider.steps[0].args[0]) == {"z"}             # the query slider never touches visibility
+    assert set(q_slider.steps[0].args[0]) == {"z"}  # the query slider never touches visibility
     # query 9 at t = 250 (group 1), layer 0, head 1: its row on the 4 x 4 grid
     idx = q_slider.steps[9].args[2]
     z = q_slider.steps[9].args[0]["z"]
@@ -103,10 +105,11 @@ def test_query_figure_controls_change_different_properties(one):
 
 def test_layer_curves_figure_dropdown(one):
     _, _, maps = one
-    ent = attention_entropy(maps).mean(dim=(2, 3))            # (n_t, depth)
-    views = {"entropy": dict(trained=ent, fresh=ent * 0 + math.log(16), reference=(math.log(16), "log L"),
-                             y_title="nats"),
-             "other": dict(trained=ent * 2, y_title="x")}
+    ent = attention_entropy(maps).mean(dim=(2, 3))  # (n_t, depth)
+    views = {
+        "entropy": dict(trained=ent, fresh=ent * 0 + math.log(16), reference=(math.log(16), "log L"), y_title="nats"),
+        "other": dict(trained=ent * 2, y_title="x"),
+    }
     fig = va.layer_curves_figure(views, T_SHOW, title="curves")
     title_of(fig)
     depth = ent.shape[1]
@@ -122,7 +125,7 @@ def test_layer_curves_figure_dropdown(one):
 def test_attention_mpl(one):
     x0, xs, maps = one
     fig = vq.attention_mpl(x0, xs[1], maps[1, 0, 0], 5, (4, 4), 2, title="t")
-    assert len(fig.axes) == 5                                   # four panels and a colour bar
+    assert len(fig.axes) == 5  # four panels and a colour bar
     with pytest.raises(ValueError, match="0..15"):
         vq.attention_mpl(x0, xs[1], maps[1, 0, 0], 16, (4, 4), 2)
 
@@ -152,7 +155,7 @@ def test_offset_profiles_figure(one):
     from dit_lib.attention_maps import offset_profile
 
     _, _, maps = one
-    prof = offset_profile(maps, (4, 4))                         # (n_t, depth, h, 7, 7)
+    prof = offset_profile(maps, (4, 4))  # (n_t, depth, h, 7, 7)
     fig = va.offset_profiles_figure(prof, T_SHOW, active=1)
     title_of(fig)
     depth, h = prof.shape[1], prof.shape[2]

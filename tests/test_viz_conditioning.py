@@ -5,6 +5,7 @@ over timesteps, heatmaps the reshaped gates, curves the bias-corrected moving av
 has a title and one control step per precomputed value; the widget constructs, reacts and reports
 bad input.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -19,7 +20,7 @@ from conftest import nudged_small_dit, title_of
 
 @pytest.fixture(scope="module")
 def gates():
-    g = np.random.default_rng(0).random((3, 2, 4, 2))       # (steps, t, depth, 2)
+    g = np.random.default_rng(0).random((3, 2, 4, 2))  # (steps, t, depth, 2)
     g[0] = 0
     return g
 
@@ -30,10 +31,24 @@ def fake_runs(n=40, seeds=(0, 1)):
     for v_i, v in enumerate(("adaln_zero", "in_context")):
         for s in seeds:
             mse = (1 + v_i) * np.exp(-np.arange(n) / 10) + 0.01 * rng.random(n)
-            runs.append(dict(variant=v, seed=s, mse=mse.tolist(), heldout_mse_mean=0.1 + v_i, accuracy=0.9 - v_i / 10,
-                             fd=1.0 + v_i, fd_real_baseline=0.5,
-                             curve=dict(steps=[10, 20, 30, 40], heldout_mse=[0.5, 0.3, 0.2 + v_i, 0.1 + v_i],
-                                        quality_steps=[20, 40], accuracy=[0.5, 0.9], fd=[3.0, 1.0 + v_i])))
+            runs.append(
+                dict(
+                    variant=v,
+                    seed=s,
+                    mse=mse.tolist(),
+                    heldout_mse_mean=0.1 + v_i,
+                    accuracy=0.9 - v_i / 10,
+                    fd=1.0 + v_i,
+                    fd_real_baseline=0.5,
+                    curve=dict(
+                        steps=[10, 20, 30, 40],
+                        heldout_mse=[0.5, 0.3, 0.2 + v_i, 0.1 + v_i],
+                        quality_steps=[20, 40],
+                        accuracy=[0.5, 0.9],
+                        fd=[3.0, 1.0 + v_i],
+                    ),
+                )
+            )
     return runs
 
 
@@ -45,7 +60,7 @@ def test_gate_opening_figure(gates):
     assert "gates" in title_of(fig)
     steps = fig.layout.sliders[0].steps
     bars_attn, bars_mlp, heat = fig.data
-    assert fig.layout.sliders[0].active == 1                        # the first probe after step 0
+    assert fig.layout.sliders[0].active == 1  # the first probe after step 0
     np.testing.assert_allclose(bars_attn.y, gates[1].mean(0)[:, 0], atol=1e-4)
     np.testing.assert_allclose(bars_mlp.y, gates[1].mean(0)[:, 1], atol=1e-4)
     np.testing.assert_allclose(np.array(heat.z), gates[1].reshape(2, 8), atol=1e-4)
@@ -64,8 +79,8 @@ def test_gate_curves_figure(gates):
     fig = vc.gate_curves_figure([0, 50, 100], [25, 975], gates, log_x=True)
     title_of(fig)
     assert len(fig.data) == 4 * 2
-    assert list(fig.data[0].x) == [1, 50, 100]                     # step 0 drawn at 1 on the log axis
-    np.testing.assert_allclose(fig.data[1].y, gates.mean(1)[:, 0, 1], atol=1e-4)   # block 1, MLP
+    assert list(fig.data[0].x) == [1, 50, 100]  # step 0 drawn at 1 on the log axis
+    np.testing.assert_allclose(fig.data[1].y, gates.mean(1)[:, 0, 1], atol=1e-4)  # block 1, MLP
     buttons = fig.layout.updatemenus[0].buttons
     assert [b.label for b in buttons] == ["mean over t", "t = 25", "t = 975"]
     np.testing.assert_allclose(buttons[2].args[0]["y"][7], gates[:, 1, 3, 1], atol=1e-4)
@@ -97,7 +112,7 @@ def test_ablation_figures_and_summary():
     assert len(buttons) == len(vab.QUALITY)
     shown = [d for d, on in zip(q.data, buttons[0].args[0]["visible"]) if on]
     assert all(list(d.x) == [10, 20, 30, 40] for d in shown)
-    assert "0.50" in buttons[1].args[1]["title.text"]              # the FD floor is named
+    assert "0.50" in buttons[1].args[1]["title.text"]  # the FD floor is named
 
     s = vab.ablation_summary(runs, last=5)
     assert s["in_context"]["fd"]["mean"] == 2.0 and s["adaln_zero"]["seeds"] == [0, 1]
@@ -158,8 +173,9 @@ def test_gate_explorer_widget():
 
     model = nudged_small_dit()
     images, labels = torch.rand(6, 1, 8, 8) * 2 - 1, torch.arange(6) % 3
-    box = gate_explorer(model, ["a", "b", "c"], num_steps=2, block=0, factor=0.0, test_images=images,
-                        test_labels=labels, eval_timesteps=(10, 500))
+    box = gate_explorer(
+        model, ["a", "b", "c"], num_steps=2, block=0, factor=0.0, test_images=images, test_labels=labels, eval_timesteps=(10, 500)
+    )
     (pick, branch, scale), picture, readout = box.children[0].children, box.children[1], box.children[2]
     assert picture.value[:4] == b"\x89PNG"
     first = readout.value

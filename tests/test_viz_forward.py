@@ -5,6 +5,7 @@ histograms against the closed form's bin probabilities, the picture grid pixel f
 figure has a title and one control step per precomputed value, and its first slider changes the
 data; the widget constructs, reacts to its controls and reports bad input.
 """
+
 import math
 
 import numpy as np
@@ -38,16 +39,16 @@ def test_log_snr_and_crossing():
     ab = torch.tensor([0.9, 0.5, 0.1], dtype=torch.float64)
     np.testing.assert_allclose(vf.log_snr(ab), [math.log(9), 0.0, -math.log(9)], atol=1e-12)
     assert vf.crossing([10, 20, 30], [1.0, 0.5, 0.0], 0.75) == pytest.approx(15.0)
-    assert vf.crossing([10, 20], [0.2, 0.1], 0.5) == 10.0                     # already below at the start
-    assert math.isnan(vf.crossing([10, 20], [0.9, 0.8], 0.5))               # never
+    assert vf.crossing([10, 20], [0.2, 0.1], 0.5) == 10.0  # already below at the start
+    assert math.isnan(vf.crossing([10, 20], [0.9, 0.8], 0.5))  # never
 
 
 def test_ks_normal_and_cdf():
     np.testing.assert_allclose(vf.normal_cdf([0.0, 1.959963984540054]), [0.5, 0.975], atol=1e-12)
     z = torch.randn(20000, generator=torch.Generator().manual_seed(0))
-    assert vf.ks_normal(z) < 1.95 / math.sqrt(len(z))                       # a normal sample passes
-    assert vf.ks_normal(z + 0.2) > 0.05                                      # a shifted one does not
-    assert vf.ks_normal(torch.tensor([0.0])) == pytest.approx(0.5)           # one point at the median
+    assert vf.ks_normal(z) < 1.95 / math.sqrt(len(z))  # a normal sample passes
+    assert vf.ks_normal(z + 0.2) > 0.05  # a shifted one does not
+    assert vf.ks_normal(torch.tensor([0.0])) == pytest.approx(0.5)  # one point at the median
     with pytest.raises(ValueError, match="empty"):
         vf.ks_normal(torch.tensor([]))
 
@@ -59,7 +60,7 @@ def test_schedule_figure(tables):
     fig = vf.schedule_figure(tables)
     assert "schedule" in title_of(fig)
     beta_lin, ab_lin, beta_cos, ab_cos = fig.data
-    assert list(beta_lin.x[:2]) == [1, 2] and len(beta_lin.x) == 1000      # the paper's steps 1..T
+    assert list(beta_lin.x[:2]) == [1, 2] and len(beta_lin.x) == 1000  # the paper's steps 1..T
     np.testing.assert_allclose(beta_lin.y, tables["linear"]["betas"].numpy(), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(ab_cos.y, tables["cosine"]["alphas_cumprod"].numpy(), atol=1e-6)
     assert fig.layout.yaxis.type == "log"
@@ -75,9 +76,9 @@ def test_log_snr_figure_marks_snr_one(tables):
     line, mark = fig.data[0], fig.data[1]
     np.testing.assert_allclose(line.y, vf.log_snr(tables["linear"]["alphas_cumprod"]), atol=1e-4)
     ab = tables["linear"]["alphas_cumprod"]
-    first_below = int(torch.nonzero(ab < 0.5)[0]) + 1                        # paper step
+    first_below = int(torch.nonzero(ab < 0.5)[0]) + 1  # paper step
     assert first_below - 1 <= mark.x[0] <= first_below and mark.y == (0,)
-    assert fig.data[3].x[0] > mark.x[0]                                       # cosine crosses later
+    assert fig.data[3].x[0] > mark.x[0]  # cosine crosses later
 
 
 # ----------------------------------------------------------------------------- chain histograms
@@ -87,20 +88,19 @@ def test_chain_histogram_figure_matches_the_closed_form():
     steps = [1, 100, 1000]
     mu, sd = torch.tensor([1.0, 0.5, 0.01]), torch.tensor([0.01, 0.8, 1.0])
     samples = mu[:, None] + sd[:, None] * torch.randn(3, 50000, generator=torch.Generator().manual_seed(0))
-    fig = vf.chain_histogram_figure(steps, {"ink": dict(samples=samples, mean=mu, std=sd)}, active=1,
-                                    note={1: "ᾱ = 0.25"})
+    fig = vf.chain_histogram_figure(steps, {"ink": dict(samples=samples, mean=mu, std=sd)}, active=1, note={1: "ᾱ = 0.25"})
     assert "t = 100: ᾱ = 0.25" in title_of(fig)
     bars, line = fig.data
     width = np.diff(np.arange(-4.05, 4.0501, 0.1))
     # histograms and closed-form bin densities both integrate to (almost) 1 inside [-4.05, 4.05]
     assert np.sum(np.array(bars.y) * width) == pytest.approx(1.0, abs=1e-3)
     assert np.sum(np.array(line.y) * width) == pytest.approx(1.0, abs=1e-3)
-    np.testing.assert_allclose(bars.y, line.y, atol=0.03)                     # the sample follows its law
+    np.testing.assert_allclose(bars.y, line.y, atol=0.03)  # the sample follows its law
     slider = fig.layout.sliders[0]
     assert [s.label for s in slider.steps] == ["1", "100", "1000"] and slider.active == 1
-    spike = slider.steps[0].args[0]["y"][1]                                   # t = 1: one bin holds all
+    spike = slider.steps[0].args[0]["y"][1]  # t = 1: one bin holds all
     assert max(spike) == pytest.approx(10.0, rel=1e-3)
-    assert slider.steps[-1].args[0]["y"] != slider.steps[slider.active].args[0]["y"]   # the last step changes data
+    assert slider.steps[-1].args[0]["y"] != slider.steps[slider.active].args[0]["y"]  # the last step changes data
     with pytest.raises(ValueError, match="samples must be"):
         vf.chain_histogram_figure(steps, {"ink": dict(samples=samples[:2], mean=mu, std=sd)})
     with pytest.raises(ValueError, match="active"):
@@ -111,14 +111,15 @@ def test_chain_histogram_figure_matches_the_closed_form():
 
 
 def test_image_grid_enlarges_and_places_every_image():
-    digits = load_dataset("digits", n=3).images                               # (3, 1, 8, 8)
-    shapes = load_dataset("shapes", split="test", n=3).images                 # (3, 3, 16, 16)
+    digits = load_dataset("digits", n=3).images  # (3, 1, 8, 8)
+    shapes = load_dataset("shapes", split="test", n=3).images  # (3, 3, 16, 16)
     grid = vr.image_grid([digits, shapes], cell=32, gap=2)
     assert grid.shape == (2 * 34 + 2, 3 * 34 + 2, 3) and grid.dtype == np.uint8
     from dit_book.plotting import to_rgb_uint8
-    d1 = grid[2:34, 2 + 34:2 + 34 + 32]                                       # row 0, image 1, enlarged 4x
+
+    d1 = grid[2:34, 2 + 34 : 2 + 34 + 32]  # row 0, image 1, enlarged 4x
     np.testing.assert_array_equal(d1[::4, ::4], to_rgb_uint8(digits[1]))
-    s2 = grid[2 + 34:2 + 34 + 32, 2 + 68:2 + 68 + 32]                         # row 1, image 2, enlarged 2x
+    s2 = grid[2 + 34 : 2 + 34 + 32, 2 + 68 : 2 + 68 + 32]  # row 1, image 2, enlarged 2x
     np.testing.assert_array_equal(s2[::2, ::2], to_rgb_uint8(shapes[2]))
     assert (grid[0] == vf.GAP).all()
     with pytest.raises(ValueError, match="multiple"):
@@ -128,20 +129,21 @@ def test_image_grid_enlarges_and_places_every_image():
 
 
 def test_forward_grid_figure(diffusions):
-    x = load_dataset("digits", n=4).images                                    # (4, 1, 8, 8)
+    x = load_dataset("digits", n=4).images  # (4, 1, 8, 8)
     eps = torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
     steps = [0, 10, 500, 1000]
-    frames = {name: [torch.stack([x if t == 0 else d.q_sample(x, torch.full((4,), t - 1), noise=eps)
-                                  for t in steps])] for name, d in diffusions.items()}
-    fig = vr.forward_grid_figure(steps, frames, row_names=["digits"], active=1,
-                                 info={"linear": ["a", "b", "c", "d"]})
+    frames = {
+        name: [torch.stack([x if t == 0 else d.q_sample(x, torch.full((4,), t - 1), noise=eps) for t in steps])]
+        for name, d in diffusions.items()
+    }
+    fig = vr.forward_grid_figure(steps, frames, row_names=["digits"], active=1, info={"linear": ["a", "b", "c", "d"]})
     assert "t = 10; linear: b" in title_of(fig)
     assert list(fig.layout.yaxis.ticktext) == ["digits, linear", "digits, cosine"]
     slider = fig.layout.sliders[0]
     assert [s.label for s in slider.steps] == ["0", "10", "500", "1000"]
     sources = [s.args[0]["source"][0] for s in slider.steps]
     assert all(src.startswith("data:image/png;base64,") for src in sources)
-    assert len(set(sources)) == 4 and fig.data[0].source == sources[1]        # every step its own picture
+    assert len(set(sources)) == 4 and fig.data[0].source == sources[1]  # every step its own picture
     with pytest.raises(ValueError, match="rows but row_names"):
         vr.forward_grid_figure(steps, frames, row_names=["a", "b"])
     with pytest.raises(ValueError, match="n_t = 3"):
@@ -158,8 +160,8 @@ def test_remains_figure_switches_to_log_snr():
     assert len(fig.data) == 2 + 2 * 2
     np.testing.assert_allclose(fig.data[1].y, acc["cosine"])
     to_t, to_snr = fig.layout.updatemenus[0].buttons
-    assert to_snr.args[0]["x"][0] == [None, -2.5, -10.1]                      # t = 0 has no finite log SNR
-    assert to_snr.args[0]["x"][4] == [None, 0.0, -19.8]                       # cosine, measured correlation
+    assert to_snr.args[0]["x"][0] == [None, -2.5, -10.1]  # t = 0 has no finite log SNR
+    assert to_snr.args[0]["x"][4] == [None, 0.0, -19.8]  # cosine, measured correlation
     assert to_snr.args[1]["xaxis.autorange"] == "reversed" and to_t.args[0]["x"][0] == [0.0, 500.0, 1000.0]
     with pytest.raises(ValueError, match="3 timesteps"):
         vr.remains_figure(steps, {"linear": [1.0]}, corr)
@@ -173,14 +175,12 @@ def test_every_t_axis_and_slider_says_paper_step(tables):
     for fig in (vf.schedule_figure(tables), vf.log_snr_figure(tables)):
         titles = [fig.layout[k].title.text for k in fig.layout if k.startswith("xaxis")]
         assert titles and all(t == vf.T_AXIS and "paper step" in t for t in titles)
-    fig = vr.remains_figure([0, 1000], {"linear": [1.0, 0.1]}, {"linear": [1.0, 0.0]},
-                            log_snr={"linear": [math.inf, -10.0]})
+    fig = vr.remains_figure([0, 1000], {"linear": [1.0, 0.1]}, {"linear": [1.0, 0.0]}, log_snr={"linear": [math.inf, -10.0]})
     assert fig.layout.xaxis.title.text == fig.layout.xaxis2.title.text == vf.T_AXIS_0
     assert fig.layout.updatemenus[0].buttons[0].args[1]["xaxis.title.text"] == vf.T_AXIS_0
     x = torch.zeros(2, 1, 8, 8)
     grid = vr.forward_grid_figure([0, 1], {"linear": [torch.stack([x, x + 1])]}, row_names=["digits"])
-    hist = vf.chain_histogram_figure([1, 2], {"g": dict(samples=torch.zeros(2, 10), mean=torch.zeros(2),
-                                                        std=torch.ones(2))})
+    hist = vf.chain_histogram_figure([1, 2], {"g": dict(samples=torch.zeros(2, 10), mean=torch.zeros(2), std=torch.ones(2))})
     for fig in (grid, hist):
         assert fig.layout.sliders[0].currentvalue.prefix == vf.T_SLIDER and "paper step" in vf.T_SLIDER
 
@@ -222,7 +222,7 @@ def test_forward_explorer_widget(diffusions):
 
     data = {"digits": load_dataset("digits", split="test", n=5), "shapes": load_dataset("shapes", split="test", n=3)}
 
-    class FakeJudge:                                     # always reads class 1, with certainty
+    class FakeJudge:  # always reads class 1, with certainty
         def logits(self, x):
             out = torch.full((len(x), 10), -20.0)
             out[:, 1] = 20.0
@@ -236,11 +236,11 @@ def test_forward_explorer_widget(diffusions):
     assert "<b>linear</b>" in first and "<b>cosine</b>" in first and "reads <b>1</b>" in first
     pick_sched.value = "cosine"
     assert "<b>linear</b>" not in readout.value
-    t_slider.value = 0                                   # the clean image: correlation 1, SNR inf
+    t_slider.value = 0  # the clean image: correlation 1, SNR inf
     assert "corr(x_t, x_0) = 1.000" in readout.value and "SNR = inf" in readout.value
-    pick_data.value = "shapes"                           # 3 images: the image slider shrinks and clamps
+    pick_data.value = "shapes"  # 3 images: the image slider shrinks and clamps
     assert pick_img.max == 2 and pick_img.value == 2
-    assert "classifier" not in readout.value             # no judge for the shapes
+    assert "classifier" not in readout.value  # no judge for the shapes
     with pytest.raises(ValueError, match="schedule must be"):
         forward_explorer(data, diffusions, schedule="quadratic")
     with pytest.raises(ValueError, match="same number of steps"):

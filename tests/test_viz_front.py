@@ -5,6 +5,7 @@ pictures of that scale for every panel (checked pixel by pixel after a PNG round
 outside [-1, 1] clamped) and its own title. The map: every chapter number links its chapter, the
 chapter list agrees with _toc.yml and the notebooks' titles, Part III has no links, text is escaped.
 """
+
 import base64
 import io
 import re
@@ -48,16 +49,16 @@ NAMES = {"digits": ["0", "1", "2"], "shapes": ["red<br>square", "blue<br>circle"
 def test_sweep_pictures_place_every_sample(panels):
     pics = front.sweep_pictures(panels["shapes"], SCALES, cell=24, gap=2)
     assert list(pics) == SCALES
-    x = panels["shapes"][2.0]                                     # (R, N, C, H, W) = (2, 2, 3, 12, 12)
-    k = 2                                                         # 24 px / 12 px
+    x = panels["shapes"][2.0]  # (R, N, C, H, W) = (2, 2, 3, 12, 12)
+    k = 2  # 24 px / 12 px
     pic = pics[2.0]
     assert pic.shape == (2 + 2 * (12 * k + 2), 2 + 2 * (12 * k + 2), 3) and pic.dtype == np.uint8
     for r in range(2):
         for n in range(2):
             top, left = 2 + r * (12 * k + 2), 2 + n * (12 * k + 2)
-            expected = to_rgb_uint8(x[r, n].clamp(-1, 1))        # (12, 12, 3)
-            np.testing.assert_array_equal(pic[top:top + 12 * k:k, left:left + 12 * k:k], expected)
-    assert pic[0, 0].tolist() == [228, 228, 228]                  # the gap
+            expected = to_rgb_uint8(x[r, n].clamp(-1, 1))  # (12, 12, 3)
+            np.testing.assert_array_equal(pic[top : top + 12 * k : k, left : left + 12 * k : k], expected)
+    assert pic[0, 0].tolist() == [228, 228, 228]  # the gap
 
 
 def test_samples_figure_one_step_per_scale(panels):
@@ -73,19 +74,19 @@ def test_samples_figure_one_step_per_scale(panels):
     for i, s in enumerate(SCALES):
         data, layout, traces = sl.steps[i].args
         assert list(traces) == [0, 1] and len(data["source"]) == 2
-        for j, n in enumerate(panels):                           # every panel shows its samples at scale s
+        for j, n in enumerate(panels):  # every panel shows its samples at scale s
             pic = decode(data["source"][j])
             np.testing.assert_array_equal(pic, front.sweep_pictures(panels[n], SCALES)[s])
             assert pic.min() >= 0 and pic.max() <= 255
         assert f"s = {s:g}" in layout["title.text"]
         pictures.append(data["source"])
-    assert len({tuple(p) for p in pictures}) == len(SCALES)       # the pictures differ between steps
+    assert len({tuple(p) for p in pictures}) == len(SCALES)  # the pictures differ between steps
     assert "judge accuracy 90%" in sl.steps[1].args[1]["title.text"]
     assert "judge accuracy 90%" not in sl.steps[0].args[1]["title.text"]
-    assert [tr.source for tr in fig.data] == list(sl.steps[1].args[0]["source"])   # the active step is drawn
+    assert [tr.source for tr in fig.data] == list(sl.steps[1].args[0]["source"])  # the active step is drawn
     assert title_of(fig).startswith("Samples")
     assert list(fig.layout.xaxis.ticktext) == NAMES["digits"] and list(fig.layout.xaxis2.ticktext) == NAMES["shapes"]
-    assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis2.scaleanchor == "x2"   # square pixels
+    assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis2.scaleanchor == "x2"  # square pixels
 
 
 def test_samples_figure_clamps_out_of_range_samples():
@@ -139,18 +140,19 @@ def test_map_links_every_chapter_once_per_stage():
     links = re.findall(r'<a class="dit-map-ch" href="([^"]+)"[^>]*>(\d+)</a>', page)
     for href, number in links:
         assert href == f"../notebooks/{front.CHAPTERS[int(number)]}.html"
-    assert {int(n) for _, n in links} == set(front.CHAPTERS)        # every chapter is on the map
+    assert {int(n) for _, n in links} == set(front.CHAPTERS)  # every chapter is on the map
     stages = [*front.MODEL, *front.DIFFUSION]
     assert len(links) == sum(len(s.chapters) for s in stages)
     for stage in (*stages, *front.COMING):
         assert stage.name in page
-    assert all(not s.chapters for s in front.COMING)                  # Part III: nothing to link yet
+    assert all(not s.chapters for s in front.COMING)  # Part III: nothing to link yet
     assert "coming" in page and page.count('class="dit-map-box dit-map-coming"') == len(front.COMING)
 
 
 def test_map_options_and_escaping():
-    page = front.book_map_html(base="https://example.org/", suffix=".ipynb",
-                               model=[front.Stage("a < b & c", "x", (1,))], diffusion=[], coming=[])
+    page = front.book_map_html(
+        base="https://example.org/", suffix=".ipynb", model=[front.Stage("a < b & c", "x", (1,))], diffusion=[], coming=[]
+    )
     assert 'href="https://example.org/01_images_as_tokens.ipynb"' in page
     assert "a &lt; b &amp; c" in page and "a < b & c" not in page
     with pytest.raises(ValueError, match="chapters"):
@@ -170,8 +172,11 @@ def test_map_links_outside_the_site_open_the_reader_notebooks_in_colab(monkeypat
         return re.findall(r'class="dit-map-ch" href="([^"]+)"', front.book_map_html(**kw))
 
     slug = _repository.REPOSITORY_URL.removeprefix("https://github.com/")
-    colab = [f"https://colab.research.google.com/github/{slug}/blob/{_repository.COLAB_BRANCH}/notebooks/"
-             f"{front.CHAPTERS[int(n)]}.ipynb" for n in re.findall(r'class="dit-map-ch"[^>]*>(\d+)<', front.book_map_html())]
+    colab = [
+        f"https://colab.research.google.com/github/{slug}/blob/{_repository.COLAB_BRANCH}/notebooks/"
+        f"{front.CHAPTERS[int(n)]}.ipynb"
+        for n in re.findall(r'class="dit-map-ch"[^>]*>(\d+)<', front.book_map_html())
+    ]
     assert hrefs(links="colab") == colab and "/blob/colab/" in colab[0]
     site = hrefs(links="site")
     assert all(h.startswith("../notebooks/") and h.endswith(".html") for h in site)
@@ -180,11 +185,11 @@ def test_map_links_outside_the_site_open_the_reader_notebooks_in_colab(monkeypat
     monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
     monkeypatch.setattr(front.importlib.util, "find_spec", lambda name: object() if name == "myst_nb" else real_find_spec(name))
     assert hrefs() == site
-    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-1")              # Colab, even with MyST-NB installed
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-1")  # Colab, even with MyST-NB installed
     assert hrefs() == colab
     monkeypatch.delenv("COLAB_RELEASE_TAG")
     monkeypatch.setattr(front.importlib.util, "find_spec", lambda name: None if name == "myst_nb" else real_find_spec(name))
-    assert hrefs() == colab                                                   # a Jupyter without the book build
+    assert hrefs() == colab  # a Jupyter without the book build
 
 
 # ----------------------------------------------------------------------------- the widget
@@ -220,7 +225,7 @@ def test_sampler_reacts(tiny_model):
     controls, picture, readout = box.children
     first = picture.value
     assert first[:4] == b"\x89PNG" and "guidance s = 2" in readout.value and "DDIM-5" in readout.value
-    controls.children[1].value = 0.0                                  # the guidance scale
+    controls.children[1].value = 0.0  # the guidance scale
     assert picture.value != first and "guidance s = 0" in readout.value
     with pytest.raises(ValueError, match="same models"):
         front_widget().sampler({"tiny": tiny_model}, {"other": names})

@@ -5,6 +5,7 @@ The pictures are checked pixel by pixel (images in their cells, red frames where
 figure has a title and one slider step per precomputed scale whose data and title differ; the
 trade-off figure plots the numbers it was given; the widget constructs, reacts and reports bad input.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -31,7 +32,7 @@ def test_within_class_distance_is_the_mean_over_pairs():
     x = torch.tensor([[0.0, 0.0], [3.0, 4.0], [1.0, 1.0], [1.0, 1.0], [0.0, 2.0]])
     y = torch.tensor([0, 0, 1, 1, 1])
     # class 0: one pair at distance 5; class 1: pairs at 0, sqrt(2), sqrt(2)
-    want = (5.0 + (0 + 2 * 2 ** 0.5) / 3) / 2
+    want = (5.0 + (0 + 2 * 2**0.5) / 3) / 2
     assert within_class_distance(x, y) == pytest.approx(want)
     # the same for images (N, C, H, W): flattened
     assert within_class_distance(x.reshape(5, 1, 1, 2), y) == pytest.approx(want)
@@ -66,10 +67,10 @@ def test_framed_grid_places_images_and_frames():
     assert pic.shape == (2 * cell, 3 * cell, 3) and pic.dtype == np.uint8
     # image (1, 2) enlarged twice, at its cell's offset
     want = to_rgb_uint8(x[1, 2]).repeat(2, axis=0).repeat(2, axis=1)
-    np.testing.assert_array_equal(pic[cell + 3:cell + 3 + 16, 2 * cell + 3:2 * cell + 3 + 16], want)
+    np.testing.assert_array_equal(pic[cell + 3 : cell + 3 + 16, 2 * cell + 3 : 2 * cell + 3 + 16], want)
     # red ring around (0, 1) only, background elsewhere
     assert tuple(pic[1, cell + 1]) == vg.WRONG_RGB and tuple(pic[2, cell + 11]) == vg.WRONG_RGB
-    assert tuple(pic[0, cell]) != vg.WRONG_RGB                      # the outermost pixel stays background
+    assert tuple(pic[0, cell]) != vg.WRONG_RGB  # the outermost pixel stays background
     assert tuple(pic[1, 1]) != vg.WRONG_RGB
     with pytest.raises(ValueError, match="shape"):
         vg.framed_grid(x, np.zeros((1, 3), dtype=bool))
@@ -81,14 +82,13 @@ def test_guidance_sweep_figure_slider_changes_picture_and_title():
     scales = [0.0, 1.0, 4.0]
     grids = {s: images(seed=k) for k, s in enumerate(scales)}
     wrong = {s: np.zeros((2, 3), dtype=bool) for s in scales}
-    fig = vg.guidance_sweep_figure(scales, grids, wrong=wrong, notes={1.0: "judge 90%"},
-                                   class_names=["a", "b", "c"], active=1)
+    fig = vg.guidance_sweep_figure(scales, grids, wrong=wrong, notes={1.0: "judge 90%"}, class_names=["a", "b", "c"], active=1)
     assert "unconditional" not in title_of(fig) and "judge 90%" in title_of(fig)
     slider = fig.layout.sliders[0]
     assert slider.active == 1 and [s.label for s in slider.steps] == ["0", "1", "4"]
     sources = [s.args[0]["source"][0] for s in slider.steps]
     titles = [s.args[1]["title.text"] for s in slider.steps]
-    assert len(set(sources)) == 3 and len(set(titles)) == 3            # the last step changes data and title
+    assert len(set(sources)) == 3 and len(set(titles)) == 3  # the last step changes data and title
     assert fig.data[0].source == sources[1]
     assert "unconditional" in titles[0] and "no guidance" in titles[1] and "scale 4" in titles[2]
     # the measured numbers get a line of their own (on one line with s = 0's they overflowed the figure)
@@ -105,8 +105,9 @@ def test_guidance_sweep_figure_slider_changes_picture_and_title():
 def test_tradeoff_figure_plots_the_numbers():
     live = {"scale": [0, 1, 2], "accuracy": [0.1, 0.9, 1.0], "distance": [5.0, 4.0, 3.0], "fd": [60.0, 20.0, 25.0]}
     bench = {"scale": [1, 2], "accuracy": [0.85, 0.99], "fd": [6.0, 15.0]}
-    fig = vg.tradeoff_figure(live, bench, {1.0: 9.62, 1.5: 2.27}, judge_ceiling=0.98, real_distance=4.5,
-                             fd_floor_live=7.5, fd_floor_benchmark=1.1)
+    fig = vg.tradeoff_figure(
+        live, bench, {1.0: 9.62, 1.5: 2.27}, judge_ceiling=0.98, real_distance=4.5, fd_floor_live=7.5, fd_floor_benchmark=1.1
+    )
     title_of(fig)
     by_axis = {}
     for tr in fig.data:
@@ -119,25 +120,24 @@ def test_tradeoff_figure_plots_the_numbers():
     refs = [tr for tr in fig.data if tr.line.dash == "dash"]
     assert sorted(tr.y[0] for tr in refs) == [0.98, 4.5, 7.5]
     with pytest.raises(ValueError, match="missing"):
-        vg.tradeoff_figure({"scale": [1]}, bench, {}, judge_ceiling=1, real_distance=1, fd_floor_live=1,
-                           fd_floor_benchmark=1)
+        vg.tradeoff_figure({"scale": [1]}, bench, {}, judge_ceiling=1, real_distance=1, fd_floor_live=1, fd_floor_benchmark=1)
     with pytest.raises(ValueError, match="one value per scale"):
-        vg.tradeoff_figure({**live, "fd": [1.0]}, bench, {}, judge_ceiling=1, real_distance=1, fd_floor_live=1,
-                           fd_floor_benchmark=1)
+        vg.tradeoff_figure(
+            {**live, "fd": [1.0]}, bench, {}, judge_ceiling=1, real_distance=1, fd_floor_live=1, fd_floor_benchmark=1
+        )
 
 
 def test_channel_quirk_figure_moves_only_the_guided_rows():
     g = torch.Generator().manual_seed(0)
     u, c = torch.randn(4, 8, 8, generator=g), torch.randn(4, 8, 8, generator=g)
     scales = [1.0, 4.0]
-    guided = {s: {"all": u + s * (c - u), "official": torch.cat([u[:3] + s * (c[:3] - u[:3]), c[3:]])}
-              for s in scales}
+    guided = {s: {"all": u + s * (c - u), "official": torch.cat([u[:3] + s * (c[:3] - u[:3]), c[3:]])} for s in scales}
     fig = vg.channel_quirk_figure(scales, u, c, guided, active=1)
     assert "s = 4" in title_of(fig)
     assert len(fig.data) == 16
-    np.testing.assert_allclose(np.array(fig.data[15].z), c[3].numpy(), atol=1e-3)      # official, channel 3
+    np.testing.assert_allclose(np.array(fig.data[15].z), c[3].numpy(), atol=1e-3)  # official, channel 3
     step = fig.layout.sliders[0].steps[0]
-    assert list(step.args[2]) == list(range(8, 16))                                     # rows 3 and 4 move
+    assert list(step.args[2]) == list(range(8, 16))  # rows 3 and 4 move
     np.testing.assert_allclose(np.array(step.args[0]["z"][0]), guided[1.0]["all"][0].numpy(), atol=1e-3)
     assert step.args[1]["title.text"] != fig.layout.sliders[0].steps[1].args[1]["title.text"]
     with pytest.raises(ValueError, match="official"):
@@ -183,5 +183,5 @@ def test_guidance_explorer_reacts(tiny_model):
     controls, picture, readout = box.children
     first = picture.value
     assert first[:4] == b"\x89PNG" and "s = 2" in readout.value
-    controls.children[1].value = 0.0                     # the guidance scale
+    controls.children[1].value = 0.0  # the guidance scale
     assert picture.value != first and "s = 0" in readout.value

@@ -5,6 +5,7 @@ The arrays behind each figure are checked against the library (the breakdowns ag
 has a title and one control step per precomputed value; the widget constructs, reacts, and
 reports bad input.
 """
+
 import pytest
 
 pytest.importorskip("plotly")
@@ -24,8 +25,7 @@ def test_shape_table_html():
 
 
 def test_shape_table_figure_has_one_table_per_model_and_a_dropdown():
-    traces = {n: collapse_blocks(shape_trace(build_on_meta(n), batch_size=1))
-              for n in ("DiT-S/8", "DiT-XL/2")}
+    traces = {n: collapse_blocks(shape_trace(build_on_meta(n), batch_size=1)) for n in ("DiT-S/8", "DiT-XL/2")}
     fig = vm.shape_table_figure(traces, active="DiT-XL/2", title="T")
     assert len(fig.data) == 2 and [d.visible for d in fig.data] == [False, True]
     assert fig.layout.title.text.startswith("T") and "(1, 256, 1152)" in fig.layout.title.text
@@ -72,6 +72,7 @@ def test_macs_breakdown_figure_slider_steps_hold_the_counts():
     assert [s.label for s in steps] == list(counts)
     assert fig.layout.sliders[0].active == 1
     from dit_book.plotting import MAC_PARTS
+
     fields = list(MAC_PARTS)
     assert [d.name for d in fig.data] == list(MAC_PARTS.values())
     for step, label in zip(steps, counts):
@@ -91,8 +92,10 @@ def test_macs_breakdown_figure_slider_steps_hold_the_counts():
 
 
 def test_fid_gflops_figure():
-    gflops = {f"DiT-{s}/{p}": g for (s, p), g in zip([(s, p) for s in ("S", "XL") for p in (8, 4, 2)],
-                                                     [0.36, 1.41, 6.06, 7.39, 29.05, 118.64])}
+    gflops = {
+        f"DiT-{s}/{p}": g
+        for (s, p), g in zip([(s, p) for s in ("S", "XL") for p in (8, 4, 2)], [0.36, 1.41, 6.06, 7.39, 29.05, 118.64])
+    }
     fid = dict(zip(gflops, [153.6, 100.41, 68.4, 106.41, 43.01, 19.47]))
     params = {n: count_params(build_on_meta(n)) for n in gflops}
     fig = vm.fid_gflops_figure(gflops, fid, params)
@@ -122,14 +125,12 @@ def test_model_explorer_reacts_and_reports_bad_input():
     size, patch, side = box.children[0].children
     patch.value = 8
     assert "DiT with N = 28" in readout.value and "<b>16</b>" in readout.value
-    side.value = 28                                         # 28 is not divisible by 8
+    side.value = 28  # 28 is not divisible by 8
     assert "ValueError" in readout.value and "not divisible by patch_size 8" in readout.value
     assert table.value == ""
-    patch.value = 1                                         # no preset: built from the size's config
+    patch.value = 1  # no preset: built from the size's config
     assert "p = 1" in readout.value and f"<b>{28 * 28:,}</b>" in readout.value
     size.value = "Tiny"
     assert "N = 4, D = 128" in readout.value
     with pytest.raises(ValueError, match="size must be one of"):
         model_explorer(size="XXL")
-
-

@@ -5,6 +5,7 @@ Each figure's arrays are checked against the numbers it was given, each has a ti
 step per precomputed value (a slider step changes the data), bad input raises a clear error, and the
 widget constructs, reacts to both sliders and reports bad input.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -25,8 +26,20 @@ def gauss(x, m, s):
 def panel(t, m, s):
     x = np.linspace(m - 4 * s, m + 4 * s, 11)
     hx = np.linspace(m - 3 * s, m + 3 * s, 5)
-    return dict(t=t, x=x, prior=gauss(x, m - s, 3 * s), likelihood=gauss(x, m + s, 1.2 * s), posterior=gauss(x, m, s),
-                hist_x=hx, hist_density=gauss(hx, m, s), mean=m, std=s, mc_mean=m + 0.01 * s, mc_std=1.01 * s, n_mc=1234)
+    return dict(
+        t=t,
+        x=x,
+        prior=gauss(x, m - s, 3 * s),
+        likelihood=gauss(x, m + s, 1.2 * s),
+        posterior=gauss(x, m, s),
+        hist_x=hx,
+        hist_density=gauss(hx, m, s),
+        mean=m,
+        std=s,
+        mc_mean=m + 0.01 * s,
+        mc_std=1.01 * s,
+        n_mc=1234,
+    )
 
 
 # ----------------------------------------------------------------------------- Bayes
@@ -42,7 +55,7 @@ def test_bayes_figure():
     steps = fig.layout.sliders[0].steps
     assert [s.label for s in steps] == ["1", "999"]
     last = steps[-1].args
-    np.testing.assert_allclose(last[0]["y"][3], panels[1]["posterior"], rtol=1e-3)      # the data change
+    np.testing.assert_allclose(last[0]["y"][3], panels[1]["posterior"], rtol=1e-3)  # the data change
     assert last[0]["y"][3] != list(post.y)
     assert "t = 999" in last[1]["title.text"] and "1,234 forward runs" in last[1]["title.text"]
     assert last[1]["xaxis.range"] == pytest.approx([panels[1]["x"][0], panels[1]["x"][-1]], rel=1e-5)
@@ -62,8 +75,9 @@ def test_reverse_chain_figure():
     truth = np.sqrt(np.linspace(0.1, 1.0, 10))
     blowup = np.full(10, np.nan)
     blowup[6:] = 10.0 ** np.arange(4) * 100
-    fig = vp.reverse_chain_figure(t, {"truth": truth, "exact": truth * 1.01},
-                                  {"truth rms": truth, "exact": truth, "slip": blowup}, first_steps=5)
+    fig = vp.reverse_chain_figure(
+        t, {"truth": truth, "exact": truth * 1.01}, {"truth rms": truth, "exact": truth, "slip": blowup}, first_steps=5
+    )
     title_of(fig)
     assert len(fig.data) == 5
     np.testing.assert_allclose(fig.data[1].y, truth * 1.01, rtol=1e-5)
@@ -71,7 +85,7 @@ def test_reverse_chain_figure():
     # right panel: the chain's order (t = 9 first), first 5 steps; NaN becomes a gap
     assert list(fig.data[4].x) == [0, 1, 2, 3, 4]
     assert list(fig.data[4].y)[:4] == [1e5, 1e4, 1e3, 1e2] and fig.data[4].y[4] is None
-    assert [d.showlegend for d in fig.data] == [True, True, True, False, True]   # "exact" once in the legend
+    assert [d.showlegend for d in fig.data] == [True, True, True, False, True]  # "exact" once in the legend
     with pytest.raises(ValueError, match="entries"):
         vp.reverse_chain_figure(t, {"a": truth[:5]}, {"b": truth})
     with pytest.raises(ValueError, match="empty"):
@@ -100,20 +114,20 @@ def test_variance_band_figure():
     top, bottom, q90, q10, med, best_tr = fig.data
     np.testing.assert_allclose(top.y, lb, rtol=1e-4)
     np.testing.assert_allclose(med.y, lq[:, 1], rtol=1e-4)
-    assert list(top.x) == list(t + 1)                                             # log axis of t + 1 ...
-    assert fig.layout.xaxis.title.text == "t (array index)"                       # ... labelled with t
+    assert list(top.x) == list(t + 1)  # log axis of t + 1 ...
+    assert fig.layout.xaxis.title.text == "t (array index)"  # ... labelled with t
     assert list(fig.layout.xaxis.ticktext)[:3] == ["0", "1", "3"] and list(fig.layout.xaxis.tickvals)[:3] == [1, 2, 4]
-    menu = fig.layout.updatemenus[0]                                              # its own row, under the title
+    menu = fig.layout.updatemenus[0]  # its own row, under the title
     assert menu.y == 1.0 and menu.yanchor == "bottom" and fig.layout.title.yref == "container"
     assert fig.layout.margin.t >= 120
     buttons = fig.layout.updatemenus[0].buttons
     assert [b.label for b in buttons] == ["ln Σ", "ln Σ − ln β_t", "position in the band"]
     rel = buttons[1].args[0]["y"]
-    np.testing.assert_allclose(rel[1], lbt - lb, rtol=1e-4, atol=1e-9)             # bottom edge ln(bt / b)
+    np.testing.assert_allclose(rel[1], lbt - lb, rtol=1e-4, atol=1e-9)  # bottom edge ln(bt / b)
     pos = buttons[2].args[0]
-    assert pos["x"][0] == [1, 2, 11, 101]                                         # stops at position_max_t
+    assert pos["x"][0] == [1, 2, 11, 101]  # stops at position_max_t
     assert pos["y"][0] == [1.0] * 4 and pos["y"][1] == [0.0] * 4
-    assert pos["y"][5][0] is None                                                 # NaN: a gap
+    assert pos["y"][5][0] is None  # NaN: a gap
     with pytest.raises(ValueError, match="must not exceed"):
         vband.variance_band_figure(t, lbt, lb, lq, best, fq, bf)
     with pytest.raises(ValueError, match=r"\(n_t, 3\)"):
@@ -135,7 +149,7 @@ def test_band_maps_figure():
     steps = fig.layout.sliders[0].steps
     assert [s.label for s in steps] == ["1", "100"]
     z_last = steps[1].args[0]["z"]
-    np.testing.assert_allclose(z_last[3], fr[1, 0], atol=1e-3)                    # frac of image 1 at t = 100
+    np.testing.assert_allclose(z_last[3], fr[1, 0], atol=1e-3)  # frac of image 1 at t = 100
     assert list(steps[1].args[2]) == list(range(3, 9))
     with pytest.raises(ValueError, match="shape"):
         vband.band_maps_figure([1], x0, xt, fr)
@@ -145,23 +159,28 @@ def test_band_maps_figure():
 
 
 def test_vb_curves_figure():
-    v = np.linspace(-0.25, 1.25, 7)                                              # the weight v: 0 and 1 at 1, 5
+    v = np.linspace(-0.25, 1.25, 7)  # the weight v: 0 and 1 at 1, 5
     curves = np.array([(v - 0.5) ** 2 + 1, (v - 0.0) ** 2 + 2])
     learned, small, large = np.array([0.9, 1.9]), curves[:, 1], curves[:, 5]
-    per_t = (np.array([0, 1, 10]), np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.2, 3.0]), np.array([1.1, 2.1, 3.0]),
-             np.array([1.05, 2.05, 3.0]))
+    per_t = (
+        np.array([0, 1, 10]),
+        np.array([1.0, 2.0, 3.0]),
+        np.array([1.5, 2.2, 3.0]),
+        np.array([1.1, 2.1, 3.0]),
+        np.array([1.05, 2.05, 3.0]),
+    )
     fig = vbound.vb_curves_figure([1, 10], v, curves, learned, small, large, per_t=per_t)
     assert "t = 1" in title_of(fig)
     np.testing.assert_allclose(fig.data[0].y, curves[0], rtol=1e-4)
-    assert list(fig.data[1].x) == [0.5]                                           # the best single v
-    assert list(fig.data[2].x) == [0.0, 1.0]                                      # beta-tilde at v = 0, beta at 1
+    assert list(fig.data[1].x) == [0.5]  # the best single v
+    assert list(fig.data[2].x) == [0.0, 1.0]  # beta-tilde at v = 0, beta at 1
     assert fig.layout.xaxis2.title.text == "t (array index)"
-    np.testing.assert_allclose(fig.data[5].y, [1.1, 1.05, 1.0], rtol=1e-4)       # beta / learned
+    np.testing.assert_allclose(fig.data[5].y, [1.1, 1.05, 1.0], rtol=1e-4)  # beta / learned
     steps = fig.layout.sliders[0].steps
     args = steps[1].args
-    assert list(args[2]) == [0, 1, 2, 3, 7]                                            # left traces + the marker
+    assert list(args[2]) == [0, 1, 2, 3, 7]  # left traces + the marker
     assert args[0]["x"][1] == [0.0]
-    assert args[0]["x"][4] == [11.0] * 3                                          # marker at t = 10
+    assert args[0]["x"][4] == [11.0] * 3  # marker at t = 10
     lo, hi = args[1]["yaxis.range"]
     assert lo < min(curves[1].min(), learned[1]) and hi > max(small[1], large[1])
     with pytest.raises(ValueError, match="one column per value"):
@@ -177,11 +196,11 @@ def test_decoder_figure():
     fig = vbound.decoder_figure(levels, probs, mu, sd, np.array([-1.0, 0.5]), names=["bg", "ink"], window=5)
     assert "sum to 1.000000" in title_of(fig)
     bars, line = fig.data
-    assert len(bars.x) == 6 and bars.x[0] == pytest.approx(-1.0)                  # clipped at the lowest bin
-    assert bars.marker.color[0] != bars.marker.color[1]                           # the bin of x_0 highlighted
+    assert len(bars.x) == 6 and bars.x[0] == pytest.approx(-1.0)  # clipped at the lowest bin
+    assert bars.marker.color[0] != bars.marker.color[1]  # the bin of x_0 highlighted
     b = fig.layout.updatemenus[0].buttons
     assert [x.label for x in b] == ["bg", "ink"]
-    assert fig.layout.updatemenus[0].y == 1.0 and fig.layout.updatemenus[0].yanchor == "bottom"   # below the title
+    assert fig.layout.updatemenus[0].y == 1.0 and fig.layout.updatemenus[0].yanchor == "bottom"  # below the title
     assert len(b[1].args[0]["x"][0]) == 11
     with pytest.raises(ValueError, match="one column per level"):
         vbound.decoder_figure(levels[:10], probs, mu, sd, mu)
@@ -193,7 +212,7 @@ def test_decoder_figure():
 def test_explorer_mpl():
     v = np.linspace(-0.25, 1.25, 7)
     fig = vband.explorer_mpl(v, (v - 0.5) ** 2, 0.0, 0.25, 0.1, np.zeros((2, 8, 8)), np.ones((2, 8, 8)), title="x")
-    assert len(fig.axes) == 1 + 4 + 1                                             # curve, 2 x 2 maps, colour bar
+    assert len(fig.axes) == 1 + 4 + 1  # curve, 2 x 2 maps, colour bar
     with pytest.raises(ValueError, match="one value per v"):
         vband.explorer_mpl(v, v[:3], 0.0, 0.25, 0.1, np.zeros((2, 8, 8)), np.ones((2, 8, 8)))
 
@@ -213,7 +232,7 @@ def test_variance_explorer_widget():
     (t_slider, v_slider), picture, readout = box.children[0].children, box.children[1], box.children[2]
     assert picture.value[:4] == b"\x89PNG"
     assert "your v = 0.000" in readout.value and "the model's own v" in readout.value
-    assert V_GRID[0] < 0 < 1 < V_GRID[-1]                                        # v: 0 is beta-tilde, 1 is beta
+    assert V_GRID[0] < 0 < 1 < V_GRID[-1]  # v: 0 is beta-tilde, 1 is beta
     first = readout.value
     v_slider.value = 1.0
     assert "your v = 1.000" in readout.value and readout.value != first

@@ -5,6 +5,7 @@ trajectory, the distance curve, the variances of a respaced chain, the quality r
 has a title and one control step per precomputed value, the first slider changes the figure, and
 the widget constructs, reacts and reports bad input.
 """
+
 import base64
 import io
 
@@ -32,7 +33,7 @@ def fake_trajectory(S=4, B=3, seed=0, timesteps=None):
     g = torch.Generator().manual_seed(seed)
     x_t = torch.rand((S + 1, B, 1, 8, 8), generator=g) * 2 - 1
     x0 = torch.rand((S, B, 1, 8, 8), generator=g) * 2 - 1
-    x0[-1] = x_t[-1]                                   # the samplers output their last prediction
+    x0[-1] = x_t[-1]  # the samplers output their last prediction
     ts = torch.tensor(timesteps if timesteps is not None else [999, 666, 333, 0][:S])
     return Trajectory(x_t, x0, ts)
 
@@ -43,12 +44,12 @@ def fake_trajectory(S=4, B=3, seed=0, timesteps=None):
 def test_grid_uri_is_grayscale_and_places_images():
     a, b = torch.full((2, 1, 4, 4), -1.0), torch.full((2, 1, 4, 4), 1.0)
     pic = decode(vs.grid_uri([a, b]))
-    assert pic.ndim == 2                                   # one channel: grayscale PNG
+    assert pic.ndim == 2  # one channel: grayscale PNG
     s, g = vs.SCALE, vs.GAP
     assert pic.shape == (2 * (4 * s + g) + g, 2 * (4 * s + g) + g)
-    assert (pic[g:g + 4 * s, g:g + 4 * s] == 0).all() and (pic[2 * g + 4 * s + 1, g + 1] == 255)
+    assert (pic[g : g + 4 * s, g : g + 4 * s] == 0).all() and (pic[2 * g + 4 * s + 1, g + 1] == 255)
     rgb = decode(vs.grid_uri([torch.zeros(1, 3, 4, 4)]))
-    assert rgb.ndim == 3 and rgb.shape[-1] == 3            # colour images stay RGB
+    assert rgb.ndim == 3 and rgb.shape[-1] == 3  # colour images stay RGB
 
 
 def test_frame_views_and_settle_distance():
@@ -76,8 +77,8 @@ def test_trajectory_figure_slider_changes_picture_title_and_line():
     slider = fig.layout.sliders[0]
     assert slider.active == 1 and [s.label for s in slider.steps] == ["0", "1", "2", "3", "4"]
     first, last = slider.steps[0].args, slider.steps[-1].args
-    assert first[0]["source"][0] != last[0]["source"][0]          # the picture changes
-    assert first[1]["title.text"] != last[1]["title.text"]        # and the title
+    assert first[0]["source"][0] != last[0]["source"][0]  # the picture changes
+    assert first[1]["title.text"] != last[1]["title.text"]  # and the title
     assert "the samples" in last[1]["title.text"] and "t = 999" in first[1]["title.text"]
     assert "√(1 − ᾱ) = 1.000" in first[1]["title.text"]
     assert last[1]["shapes[0].x0"] == 4 and list(first[2]) == [0]
@@ -85,8 +86,7 @@ def test_trajectory_figure_slider_changes_picture_title_and_line():
     pic = decode(last[0]["source"][0])
     s, g = vs.SCALE, vs.GAP
     assert pic.shape == (4 * (8 * s + g) + g, 3 * (8 * s + g) + g)
-    assert list(fig.layout.yaxis.ticktext) == ["DDPM x_t", "DDPM pred. x_0", "DDIM x_t",
-                                                "DDIM pred. x_0"]
+    assert list(fig.layout.yaxis.ticktext) == ["DDPM x_t", "DDPM pred. x_0", "DDIM x_t", "DDIM pred. x_0"]
     curves = [d for d in fig.data if d.type == "scatter"]
     assert [c.name for c in curves] == ["DDPM", "DDIM"]
     np.testing.assert_allclose(curves[1].y, vs.settle_distance(runs["DDIM"]), atol=1e-4)
@@ -113,10 +113,8 @@ def spacing(S, seed=0):
     betas = torch.linspace(0.01, 0.5, S, dtype=torch.float64)
     post = betas * 0.5
     post[0] = 0
-    learned = torch.stack([post * 1.1, post * 1.5, betas * 0.9], 1) + 1e-6 * torch.rand(S, 3, generator=g,
-                                                                                       dtype=torch.float64)
-    return dict(timesteps=torch.linspace(0, 999, S).round().long(), betas=betas, posterior_variance=post,
-                learned=learned)
+    learned = torch.stack([post * 1.1, post * 1.5, betas * 0.9], 1) + 1e-6 * torch.rand(S, 3, generator=g, dtype=torch.float64)
+    return dict(timesteps=torch.linspace(0, 999, S).round().long(), betas=betas, posterior_variance=post, learned=learned)
 
 
 def test_respacing_figure():
@@ -132,11 +130,11 @@ def test_respacing_figure():
     np.testing.assert_allclose(by_name["learned Σ_θ: median"].y, data["5"]["learned"][1:, 1], rtol=1e-4)
     dashed = by_name["β_τ of the 1000-step chain (not respaced)"]
     np.testing.assert_allclose(dashed.y, original[data["5"]["timesteps"][1:]], rtol=1e-6)
-    assert list(dashed.x) == data["5"]["timesteps"][1:].tolist()          # index 0 left out
-    assert fig.layout.xaxis.title.text == "t (array index)"               # Part II's t convention
+    assert list(dashed.x) == data["5"]["timesteps"][1:].tolist()  # index 0 left out
+    assert fig.layout.xaxis.title.text == "t (array index)"  # Part II's t convention
     assert fig.layout.yaxis.type == "log" and fig.layout.xaxis.type in (None, "linear", "-")
     assert by_name["β′ (respaced): upper bound"].mode == "lines+markers"
-    assert fig.data[6 + 2].mode == "lines"                                  # 80 steps: no markers
+    assert fig.data[6 + 2].mode == "lines"  # 80 steps: no markers
     buttons = fig.layout.updatemenus[0].buttons
     assert [b.label for b in buttons] == ['"5"', '"80"']
     assert sum(buttons[1].args[0]["visible"]) == 6 and "80 kept steps" in buttons[1].args[1]["title.text"]
@@ -151,17 +149,17 @@ def test_respacing_figure():
 
 
 def test_quality_figure():
-    bench = [dict(method="ddim", steps=s, n=1000, accuracy=0.99, fd=f, ms_per_sample=m)
-             for s, f, m in [(10, 17.0, 30.0), (50, 15.0, 100.0)]] + \
-            [dict(method="ddpm", steps=250, n=1000, accuracy=0.997, fd=13.0, ms_per_sample=600.0)]
+    bench = [
+        dict(method="ddim", steps=s, n=1000, accuracy=0.99, fd=f, ms_per_sample=m)
+        for s, f, m in [(10, 17.0, 30.0), (50, 15.0, 100.0)]
+    ] + [dict(method="ddpm", steps=250, n=1000, accuracy=0.997, fd=13.0, ms_per_sample=600.0)]
     live = [dict(method="ddim", steps=10, n=50, accuracy=1.0, ms_per_sample=8.0)]
     fig = vqual.quality_figure(bench, live, fd_floor=1.1, accuracy_ceiling=0.98)
     title_of(fig)
     buttons = fig.layout.updatemenus[0].buttons
     assert [b.label for b in buttons] == [v[0] for v in vqual.QUALITY_VIEWS.values()]
     visible = [d for d in fig.data if d.visible]
-    assert {d.name for d in visible} == {"DDIM (benchmark)", "DDPM (benchmark)", "DDIM (this kernel)",
-                                         "real test digits"}
+    assert {d.name for d in visible} == {"DDIM (benchmark)", "DDPM (benchmark)", "DDIM (this kernel)", "real test digits"}
     fd_view = [d for d, on in zip(fig.data, buttons[1].args[0]["visible"]) if on]
     assert {d.name for d in fd_view} == {"DDIM (benchmark)", "DDPM (benchmark)", "two sets of real digits"}
     ddim_fd = next(d for d in fd_view if d.name == "DDIM (benchmark)")

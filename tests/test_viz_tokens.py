@@ -4,6 +4,7 @@ Each figure is built from real tensors without error, has a title, and its slide
 have one step per precomputed value; the static arrays it draws are checked against the library;
 each widget constructs and reacts to its controls.
 """
+
 import math
 
 import numpy as np
@@ -34,17 +35,17 @@ def test_divisors():
 
 def test_token_strip_holds_the_patches_in_reading_order(images):
     x, p = images["shape"], 4
-    strip = vt.token_strip(x, p, per_line=64, thumb=16, gap=4)      # one line of 16 thumbnails
+    strip = vt.token_strip(x, p, per_line=64, thumb=16, gap=4)  # one line of 16 thumbnails
     assert strip.shape == (16 + 8, 16 * 20 + 4, 3)
-    tokens = patchify(x[None], p)[0]                                   # (L, p*p*C) in [-1, 1]
+    tokens = patchify(x[None], p)[0]  # (L, p*p*C) in [-1, 1]
     for k in (0, 5, 15):
-        thumb = strip[4:20, 4 + 20 * k: 20 + 20 * k]                   # (16, 16, 3): patch k enlarged 4x
-        patch = thumb[::4, ::4].astype(np.float64) / 127.5 - 1         # back to (p, p, C) in [-1, 1]
+        thumb = strip[4:20, 4 + 20 * k : 20 + 20 * k]  # (16, 16, 3): patch k enlarged 4x
+        patch = thumb[::4, ::4].astype(np.float64) / 127.5 - 1  # back to (p, p, C) in [-1, 1]
         np.testing.assert_allclose(patch.reshape(-1), tokens[k].numpy(), atol=1 / 127.5)
 
 
 def test_token_strip_wraps_and_rejects_bad_patch_size(images):
-    strip = vt.token_strip(images["digit"], 1, per_line=64, thumb=16, gap=4)   # 256 tokens -> 4 lines
+    strip = vt.token_strip(images["digit"], 1, per_line=64, thumb=16, gap=4)  # 256 tokens -> 4 lines
     assert strip.shape[0] == 4 * 20 + 4
     with pytest.raises(ValueError, match="divisors that work: \\[1, 2, 4, 8, 16\\]"):
         vt.token_strip(images["digit"], 3)
@@ -64,9 +65,9 @@ def test_patch_grid_figure_slider_and_traces(images):
     assert len(fig.data) == per_step * len(sizes)
     for i, step in enumerate(slider.steps):
         visible = step.args[0]["visible"]
-        assert sum(visible) == per_step and all(visible[per_step * i: per_step * (i + 1)])
+        assert sum(visible) == per_step and all(visible[per_step * i : per_step * (i + 1)])
         assert f"p = {sizes[i]}" in step.args[1]["title.text"]
-    assert sum(bool(t.visible) for t in fig.data) == per_step             # only the active step shows
+    assert sum(bool(t.visible) for t in fig.data) == per_step  # only the active step shows
 
 
 def test_patch_grid_figure_rejects_bad_input(images):
@@ -84,13 +85,13 @@ def test_patch_tokens_mpl_and_png(images):
 
 
 def test_pos_embed_figure_dropdown_orders():
-    table = get_2d_sincos_pos_embed(32, (3, 4))                      # non-square grid
+    table = get_2d_sincos_pos_embed(32, (3, 4))  # non-square grid
     fig = vpos.pos_embed_figure(table, (3, 4))
     title_of(fig)
     (menu,) = fig.layout.updatemenus
     assert len(menu.buttons) == 2 and len(fig.data) == 2
     reading, by_column = (np.array(t.z) for t in fig.data)
-    np.testing.assert_allclose(reading, table.numpy(), atol=0.005)    # rounded to 2 decimals
+    np.testing.assert_allclose(reading, table.numpy(), atol=0.005)  # rounded to 2 decimals
     # column by column: the first half (the column code) is constant over runs of h = 3 lines
     assert np.array_equal(by_column[0, :16], by_column[2, :16])
     assert not np.array_equal(by_column[0, 16:], by_column[2, 16:])
@@ -102,13 +103,13 @@ def test_position_similarity_figure_steps():
     table = get_2d_sincos_pos_embed(64, 6)
     fig = vpos.position_similarity_figure(table, (6, 6))
     (slider,) = fig.layout.sliders
-    assert len(slider.steps) == 9                                     # every other row and column
+    assert len(slider.steps) == 9  # every other row and column
     assert "token 0" in title_of(fig)
     z0 = np.array(fig.data[0].z)
     assert z0.shape == (6, 6) and z0[0, 0] == 1.0
     fig = vpos.position_similarity_figure(table, (6, 6), tokens=[7, 14])
     assert [s.label for s in fig.layout.sliders[0].steps] == ["7", "14"]
-    assert np.array(fig.layout.sliders[0].steps[1].args[0]["z"][0])[2, 2] == 1.0    # token 14 = (2, 2)
+    assert np.array(fig.layout.sliders[0].steps[1].args[0]["z"][0])[2, 2] == 1.0  # token 14 = (2, 2)
     with pytest.raises(ValueError, match="tokens"):
         vpos.position_similarity_figure(table, (6, 6), tokens=[36])
 
@@ -136,7 +137,7 @@ def test_timestep_vector_figure_slider():
     title_of(fig)
     (slider,) = fig.layout.sliders
     assert [s.label for s in slider.steps] == ["0", "10", "999"]
-    assert np.array(fig.data[0].y)[:128].tolist() == [1.0] * 128         # t = 0: every cosine is 1
+    assert np.array(fig.data[0].y)[:128].tolist() == [1.0] * 128  # t = 0: every cosine is 1
     with pytest.raises(ValueError, match="rows"):
         ve.timestep_vector_figure([0, 1], timestep_embedding(torch.zeros(3)))
 
@@ -144,8 +145,7 @@ def test_timestep_vector_figure_slider():
 def test_timestep_curves_figure_slider():
     t = torch.arange(50, dtype=torch.float32)
     tables = {str(P): timestep_embedding(t, max_period=P) for P in (100, 10000)}
-    fig = ve.timestep_curves_figure(t, tables, [0, 5, 200], labels=["a", "b", "c"], prefix="P = ",
-                                    notes={"100": "short"})
+    fig = ve.timestep_curves_figure(t, tables, [0, 5, 200], labels=["a", "b", "c"], prefix="P = ", notes={"100": "short"})
     title_of(fig)
     assert len(fig.data) == 3 and len(fig.layout.sliders[0].steps) == 2
     assert "short" in fig.layout.sliders[0].steps[0].args[1]["title.text"]
@@ -186,8 +186,8 @@ def test_label_dropout_figure_matches_binomial():
     assert [s.label for s in slider.steps] == ["16", "64"]
     k, pmf = slider.steps[0].args[0]["x"][1], slider.steps[0].args[0]["y"][1]
     for kk, pp in zip(k, pmf):
-        assert pp == pytest.approx(math.comb(16, kk) * 0.1 ** kk * 0.9 ** (16 - kk), abs=1e-5)
-    assert sum(slider.steps[1].args[0]["y"][0]) == pytest.approx(1, abs=1e-3)   # measured shares sum to 1
+        assert pp == pytest.approx(math.comb(16, kk) * 0.1**kk * 0.9 ** (16 - kk), abs=1e-5)
+    assert sum(slider.steps[1].args[0]["y"][0]) == pytest.approx(1, abs=1e-3)  # measured shares sum to 1
     with pytest.raises(ValueError, match="prob"):
         ve.label_dropout_figure(dropped, 1.5)
 
@@ -217,7 +217,7 @@ def test_patch_explorer_constructs_and_reacts():
     (pick, idx, size), picture, readout = box.children[0].children, box.children[1], box.children[2]
     assert list(size.options) == [1, 2, 4, 8, 16] and size.value == 4
     assert picture.value[:4] == b"\x89PNG" and "(1, 16, 48)" in readout.value and "exact" in readout.value
-    pick.value = "digits"                                  # 8x8: the patch sizes follow
+    pick.value = "digits"  # 8x8: the patch sizes follow
     assert list(size.options) == [1, 2, 4, 8] and idx.max == 3
     size.value = 2
     assert "(1, 16, 4)" in readout.value
@@ -233,7 +233,7 @@ def test_conditioning_explorer_constructs_and_reacts():
     t_emb, y_emb = TimestepEmbedder(16), LabelEmbedder(num_classes=3, hidden_size=16, dropout_prob=0.1)
     box = conditioning_explorer(t_emb, y_emb, ["a", "b", "c"], num_timesteps=100, t=10, label=1)
     (_play, t_slider, y_pick), picture, readout = box.children[0].children, box.children[1], box.children[2]
-    assert [v for _, v in y_pick.options] == [0, 1, 2, 3]                 # the null label is offered
+    assert [v for _, v in y_pick.options] == [0, 1, 2, 3]  # the null label is offered
     assert t_slider.max == 99 and picture.value[:4] == b"\x89PNG"
     before = readout.value
     y_pick.value = 3

@@ -5,6 +5,7 @@ the per-block gate means, the slider's pictures and marks); each figure has a ti
 step per precomputed setting; the widget trains with the library's Trainer, reacts to its button
 and reports bad input.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -24,7 +25,7 @@ def run():
     gen = torch.Generator().manual_seed(0)
     loss_steps = list(range(10, 310, 10))
     loss = (np.exp(-np.arange(30) / 8) + 0.1).tolist()
-    gates = np.random.default_rng(0).random((7, 5, 4, 2))                 # (probes, t, depth, 2)
+    gates = np.random.default_rng(0).random((7, 5, 4, 2))  # (probes, t, depth, 2)
     gates[0] = 0
     samples = {s: torch.rand(10, 1, 8, 8, generator=gen) * 2 - 1 for s in (50, 150, 300)}
     judged = {50: [1] * 10, 150: [0, 1, 2, 3, 4, 5, 6, 7, 9, 9], 300: list(range(10))}
@@ -33,7 +34,7 @@ def run():
 
 def test_from_uint8_inverts_the_trainers_storage():
     x = torch.linspace(-1, 1, 64).reshape(1, 1, 8, 8)
-    stored = ((x + 1) * 127.5).round().to(torch.uint8)                     # as Trainer._sample_grid stores it
+    stored = ((x + 1) * 127.5).round().to(torch.uint8)  # as Trainer._sample_grid stores it
     torch.testing.assert_close(vt.from_uint8(stored), x, atol=0.5 / 127.5, rtol=0)
     with pytest.raises(ValueError, match="uint8"):
         vt.from_uint8(x)
@@ -41,9 +42,10 @@ def test_from_uint8_inverts_the_trainers_storage():
 
 def test_training_record_figure(run):
     loss_steps, loss, gate_steps, gates, samples, judged = run
-    fig = vt.training_record_figure(loss_steps, loss, gate_steps, gates, samples, judged=judged,
-                                    class_names=[str(i) for i in range(10)])
-    assert "step 50" in title_of(fig) and "1 of 10 as asked" in title_of(fig)   # column 1 asked for 1 and reads 1
+    fig = vt.training_record_figure(
+        loss_steps, loss, gate_steps, gates, samples, judged=judged, class_names=[str(i) for i in range(10)]
+    )
+    assert "step 50" in title_of(fig) and "1 of 10 as asked" in title_of(fig)  # column 1 asked for 1 and reads 1
     image, loss_trace, *gate_traces = fig.data
     np.testing.assert_allclose(loss_trace.y, loss, atol=1e-5)
     assert len(gate_traces) == 4
@@ -51,11 +53,11 @@ def test_training_record_figure(run):
     slider = fig.layout.sliders[0]
     assert [s.label for s in slider.steps] == ["50", "150", "300"] and slider.active == 0
     sources = [s.args[0]["source"][0] for s in slider.steps]
-    assert len(set(sources)) == 3 and image.source == sources[0]            # a different picture per step
+    assert len(set(sources)) == 3 and image.source == sources[0]  # a different picture per step
     last = slider.steps[-1].args[1]
     assert "10 of 10 as asked" in last["title.text"] and "9 of 10" in slider.steps[1].args[1]["title.text"]
-    assert [sh["x0"] for sh in last["shapes"]] == [300, 300]                  # the mark on both curves
-    assert list(slider.steps[-1].args[2]) == [0]                              # only the picture is restyled
+    assert [sh["x0"] for sh in last["shapes"]] == [300, 300]  # the mark on both curves
+    assert list(slider.steps[-1].args[2]) == [0]  # only the picture is restyled
     with pytest.raises(ValueError, match="same length"):
         vt.training_record_figure(loss_steps[:-1], loss, gate_steps, gates, samples)
     with pytest.raises(ValueError, match="gates must have shape"):
@@ -71,7 +73,7 @@ def test_loss_by_t_figure():
     title_of(fig)
     assert len(fig.data) == 4 and fig.layout.yaxis.type == "log"
     np.testing.assert_allclose(fig.data[0].y, mse)
-    assert min(fig.data[1].y) > 0                                             # a zero cannot be drawn on a log axis
+    assert min(fig.data[1].y) > 0  # a zero cannot be drawn on a log axis
     np.testing.assert_allclose(fig.data[2].y, [0.8, 0.5, 0.3, 0.02, 0.0003])
     assert fig.data[3].yaxis == "y2"
     np.testing.assert_allclose(fig.data[3].y, [10, 30, 60, 95, 100])
@@ -84,14 +86,16 @@ def test_loss_by_t_figure():
 def test_ema_profile_figure():
     n_final = 20
     d = 0.9
-    fixed_w = [d ** n_final] + [(1 - d) * d ** (n_final - k) for k in range(1, n_final + 1)]
+    fixed_w = [d**n_final] + [(1 - d) * d ** (n_final - k) for k in range(1, n_final + 1)]
     assert abs(sum(fixed_w) - 1) < 1e-12
-    recipes = {"fixed 0.9": {"share": [d ** n for n in (0, 10, 20)], "weights": fixed_w},
-               "uniform": {"share": [1.0, 1 / 11, 1 / 21], "weights": [1 / 21] * 21}}
+    recipes = {
+        "fixed 0.9": {"share": [d**n for n in (0, 10, 20)], "weights": fixed_w},
+        "uniform": {"share": [1.0, 1 / 11, 1 / 21], "weights": [1 / 21] * 21},
+    }
     fig = vema.ema_profile_figure([0, 10, 20], recipes, n_final)
     title_of(fig)
     assert len(fig.data) == 3 * 2
-    np.testing.assert_allclose(fig.data[1].y, fixed_w[1:], rtol=1e-3)        # iterates 1..n
+    np.testing.assert_allclose(fig.data[1].y, fixed_w[1:], rtol=1e-3)  # iterates 1..n
     assert fig.data[2].x == (0,) and abs(fig.data[2].y[0] - fixed_w[0]) < 1e-3  # theta_0, a diamond
     with pytest.raises(ValueError, match="n_final \\+ 1"):
         vema.ema_profile_figure([0, 10, 20], {"x": {"share": [1, 1, 1], "weights": [1.0]}}, n_final)
@@ -109,7 +113,7 @@ def test_init_share_figure():
     assert [s.label for s in slider.steps] == names and slider.active == 0
     assert slider.steps[0].args[0]["source"][0] != slider.steps[1].args[0]["source"][0]
     assert slider.steps[1].args[1]["shapes"][0]["x0"] == pytest.approx(30.0)
-    assert slider.steps[1].args[1]["shapes"][1]["y0"] == pytest.approx(10.0)          # guessing: 1 in 10
+    assert slider.steps[1].args[1]["shapes"][1]["y0"] == pytest.approx(10.0)  # guessing: 1 in 10
     np.testing.assert_allclose(fig.data[1].y, [98, 15])
     with pytest.raises(ValueError, match="one entry per name"):
         vema.init_share_figure(names, [0.0, 0.3], {"warm-up": samples["warm-up"]}, [0.98, 0.15])
@@ -130,9 +134,9 @@ def test_live_run_mpl():
         vt.live_run_mpl([1], [1.0], {})
     judged = {"raw weights": [j % 10 for j in range(20)], "EMA weights": [3] + [j % 10 for j in range(1, 20)]}
     fig = vt.live_run_mpl([1, 2, 3], [1.0, 0.5, 0.3], rows, class_names=[str(i) for i in range(10)], judged=judged)
-    (frame,) = fig.axes[1].patches                                           # only EMA sample 0 (read as 3) is misread
+    (frame,) = fig.axes[1].patches  # only EMA sample 0 (read as 3) is misread
     step = 8 * vt.SCALE + vt.GAP
-    assert frame.get_xy() == pytest.approx((vt.GAP - 1.5, vt.GAP + 2 * step - 1.5))   # column 0, the third line
+    assert frame.get_xy() == pytest.approx((vt.GAP - 1.5, vt.GAP + 2 * step - 1.5))  # column 0, the third line
     with pytest.raises(ValueError, match="one class per sample"):
         vt.live_run_mpl([1], [1.0], rows, judged={"EMA weights": [0]})
 
@@ -155,10 +159,11 @@ def test_train_and_sample_uses_the_trainer(digits):
     cfg = TrainConfig(model="DiT-Micro/2", steps=6, batch_size=8, lr=2e-3, log_every=1, gate_every=6)
     ref = Trainer(cfg, digits.images, digits.labels, 10)
     ref.run(6, progress=False)
-    assert res["record"]["loss"] == ref.record["loss"]                         # the same run, step for step
-    off = train_and_sample(digits.images, digits.labels, 10, steps=2, batch_size=8, class_dropout_prob=0.0,
-                           samples_per_class=1, num_steps=2)
-    assert not off["guided"] and off["cfg_scale"] == 1.0                       # no null label: no guidance
+    assert res["record"]["loss"] == ref.record["loss"]  # the same run, step for step
+    off = train_and_sample(
+        digits.images, digits.labels, 10, steps=2, batch_size=8, class_dropout_prob=0.0, samples_per_class=1, num_steps=2
+    )
+    assert not off["guided"] and off["cfg_scale"] == 1.0  # no null label: no guidance
 
 
 def test_train_explorer_reacts(digits):
@@ -167,13 +172,13 @@ def test_train_explorer_reacts(digits):
 
     box = train_explorer(digits.images, digits.labels, digits.class_names, steps=20, batch_size=16)
     controls, bar, picture, readout = box.children
-    assert picture.value == b"" and readout.value == "" and bar.value == 0    # trains only when asked
+    assert picture.value == b"" and readout.value == "" and bar.value == 0  # trains only when asked
     n_steps = controls.children[1]
     n_steps.value = 20
-    controls.children[-1].click()                                             # the Train button
+    controls.children[-1].click()  # the Train button
     assert picture.value[:4] == b"\x89PNG" and "trained 20 steps" in readout.value
     assert bar.value == bar.max == 20
-    controls.children[4].value = 0.0                                          # label dropout off
+    controls.children[4].value = 0.0  # label dropout off
     controls.children[-1].click()
     assert "no null label" in readout.value
     with pytest.raises(ValueError, match="model must be one of"):
@@ -185,9 +190,12 @@ def test_train_explorer_opens_on_a_given_run_with_its_settings(digits):
     from dit_lib.train import TrainConfig, Trainer
     from dit_book.widgets.training import LIVE_RECIPE, summarize, train_explorer
 
-    trainer = Trainer(TrainConfig(model="DiT-Micro/2", steps=20, batch_size=16, lr=5e-3, ema_decay=0.99,
-                                  log_every=1),
-                      digits.images, digits.labels, 10)
+    trainer = Trainer(
+        TrainConfig(model="DiT-Micro/2", steps=20, batch_size=16, lr=5e-3, ema_decay=0.99, log_every=1),
+        digits.images,
+        digits.labels,
+        10,
+    )
     trainer.run(20, progress=False)
     shown = summarize(trainer, 1.0, samples_per_class=1, num_steps=2)
     assert shown["record"] is trainer.record and shown["samples"]["EMA weights"].shape == (10, 1, 8, 8)
@@ -196,6 +204,10 @@ def test_train_explorer_opens_on_a_given_run_with_its_settings(digits):
     assert picture.value[:4] == b"\x89PNG" and "trained 20 steps in <b>1.0 s</b>" in readout.value
     assert [w.value for w in controls.children[1:4]] == [20, 16, pytest.approx(5e-3)]
     assert controls.children[5].value == 0.99 and bar.value == 20
-    fresh = train_explorer(digits.images, digits.labels, digits.class_names)   # defaults: the chapter's live run
-    assert [w.value for w in fresh.children[0].children[:4]] == [LIVE_RECIPE["model"], LIVE_RECIPE["steps"],
-                                                               LIVE_RECIPE["batch_size"], pytest.approx(LIVE_RECIPE["lr"])]
+    fresh = train_explorer(digits.images, digits.labels, digits.class_names)  # defaults: the chapter's live run
+    assert [w.value for w in fresh.children[0].children[:4]] == [
+        LIVE_RECIPE["model"],
+        LIVE_RECIPE["steps"],
+        LIVE_RECIPE["batch_size"],
+        pytest.approx(LIVE_RECIPE["lr"]),
+    ]

@@ -26,6 +26,7 @@ comparison with a fixture allows a few *spacings* of the numbers compared, and n
 Comparisons whose two sides are computed on the same machine in the same run (hand-built vs
 library, explicit vs reference order) stay bit-exact and do not use this module.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,8 +49,9 @@ def spacing_of_max(x: torch.Tensor) -> float:
     return ulp(x.abs().max().reshape(1)).item()
 
 
-def assert_within_spacings(got: torch.Tensor, want: torch.Tensor, what: str, ulps: int = ULPS,
-                           scale: float | None = None) -> float:
+def assert_within_spacings(
+    got: torch.Tensor, want: torch.Tensor, what: str, ulps: int = ULPS, scale: float | None = None
+) -> float:
     """|got - want| <= ulps spacings of max|want| (or of `scale`, when the values' natural scale is
     larger than their maximum, e.g. tables derived from numbers near 1). Returns the error in spacings."""
     assert got.shape == want.shape, f"{what}: shape {tuple(got.shape)} != {tuple(want.shape)}"
@@ -58,8 +60,9 @@ def assert_within_spacings(got: torch.Tensor, want: torch.Tensor, what: str, ulp
     if scale is not None:
         unit = max(unit, ulp(torch.tensor([scale], dtype=want.dtype)).item())
     err = (got.double() - want.double()).abs().max().item()
-    assert err <= ulps * unit, (f"{what}: max abs error {err:.3g} is {err / unit:.1f} float spacings "
-                                f"({unit:.3g} each), more than the {ulps} allowed")
+    assert err <= ulps * unit, (
+        f"{what}: max abs error {err:.3g} is {err / unit:.1f} float spacings ({unit:.3g} each), more than the {ulps} allowed"
+    )
     return err / unit
 
 
@@ -75,7 +78,7 @@ def timestep_embedding_tolerance(t: torch.Tensor, dim: int = 256, max_period: fl
     """
     half = dim // 2
     eps = torch.finfo(torch.float32).eps
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32) / half)   # (half,)
-    args = t[:, None].float() * freqs[None]                                                     # (B, half)
-    tol = 2 * (t[:, None].float().abs() * ulp(freqs)[None] + ulp(args) + eps)                  # (B, half)
-    return torch.cat([tol, tol], dim=-1)                                                        # (B, dim)
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32) / half)  # (half,)
+    args = t[:, None].float() * freqs[None]  # (B, half)
+    tol = 2 * (t[:, None].float().abs() * ulp(freqs)[None] + ulp(args) + eps)  # (B, half)
+    return torch.cat([tol, tol], dim=-1)  # (B, dim)

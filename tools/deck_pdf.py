@@ -25,7 +25,8 @@ from deck_stats import FLAGS, REVEAL, WINDOW, find_chromium, served  # noqa: E40
 
 PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
 
-READY = r"""
+READY = (
+    r"""
 (async () => {
   const sleep = ms => new Promise(r => setTimeout(r, ms));
   const t0 = Date.now();
@@ -46,7 +47,9 @@ READY = r"""
   return {pages: document.querySelectorAll('.reveal .slides .pdf-page').length,
           slides: R.getTotalSlides()};
 })()
-""" % REVEAL
+"""
+    % REVEAL
+)
 
 
 def page_count(pdf: bytes) -> int:
@@ -66,8 +69,7 @@ def print_deck(page, url: str, target: Path) -> tuple[int, int]:
     state = page.evaluate(READY)
     if "error" in state:
         raise SystemExit(f"deck_pdf: {url}: {state['error']}")
-    pdf = page.pdf(width=f"{WINDOW['width']}px", height=f"{WINDOW['height']}px", print_background=True,
-                   prefer_css_page_size=True)
+    pdf = page.pdf(width=f"{WINDOW['width']}px", height=f"{WINDOW['height']}px", print_background=True, prefer_css_page_size=True)
     target.write_bytes(pdf)
     return state["slides"], page_count(pdf)
 
@@ -92,8 +94,10 @@ def main(argv=None) -> int:
     with served(site, None) as (url, _root), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, headless=True, args=FLAGS)
         page = browser.new_context(viewport=WINDOW).new_page()
-        page.route(lambda u: not u.startswith(url) and not u.startswith(("data:", "blob:", "about:")),
-                   lambda route: route.abort("blockedbyclient"))  # offline: nothing leaves 127.0.0.1
+        page.route(
+            lambda u: not u.startswith(url) and not u.startswith(("data:", "blob:", "about:")),
+            lambda route: route.abort("blockedbyclient"),
+        )  # offline: nothing leaves 127.0.0.1
         for deck in decks:
             start = time.perf_counter()
             target = deck.with_suffix(".pdf")

@@ -38,16 +38,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 WINDOW = {"width": 1280, "height": 720}
 FIGURES = ".plotly-graph-div, img, svg, .jupyter-widgets"
-LEFT_OUT = ("script, style, aside.notes, .plotly-graph-div, img, svg, .jupyter-widgets, mjx-container, "
-            "mjx-assistive-mml, .MathJax, .MathJax_CHTML, .MathJax_Display, .MathJax_Preview, .mjx-chtml, "
-            ".MJX_Assistive_MathML")
+LEFT_OUT = (
+    "script, style, aside.notes, .plotly-graph-div, img, svg, .jupyter-widgets, mjx-container, "
+    "mjx-assistive-mml, .MathJax, .MathJax_CHTML, .MathJax_Display, .MathJax_Preview, .mjx-chtml, "
+    ".MJX_Assistive_MathML"
+)
 
 # The deck's reveal.js object: tools/make_slides.py's template sets window.Reveal; older decks
 # (nbconvert's template) only have it as a require.js module.
 REVEAL = r"""(window.Reveal && window.Reveal.getConfig ? window.Reveal
   : Object.values((window.require && require.s && require.s.contexts._.defined) || {}).find(m => m && m.getConfig))"""
 
-WAIT_READY = r"""
+WAIT_READY = (
+    r"""
 (async () => {
   const sleep = ms => new Promise(r => setTimeout(r, ms));
   const t0 = Date.now();
@@ -67,9 +70,12 @@ WAIT_READY = r"""
     return [tops.indexOf(parent), [...parent.querySelectorAll(':scope > section')].indexOf(s)];
   });
 })()
-""" % REVEAL
+"""
+    % REVEAL
+)
 
-MEASURE = r"""
+MEASURE = (
+    r"""
 async ([h, v, leftOut, figures]) => {
   const R = %s;
   R.slide(h, v);
@@ -110,7 +116,9 @@ async ([h, v, leftOut, figures]) => {
     frame: [cfg.width, cfg.height], fontPx: parseFloat(getComputedStyle(s.querySelector('p, li') || s).fontSize) * scale,
   };
 }
-""" % REVEAL
+"""
+    % REVEAL
+)
 
 
 def find_chromium() -> str | None:
@@ -120,9 +128,20 @@ def find_chromium() -> str | None:
     return None
 
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-         "--disable-default-apps", "--disable-extensions", "--mute-audio", "--hide-scrollbars"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--mute-audio",
+    "--hide-scrollbars",
+]
 
 
 def measure(page, url: str, shots: list | None = None) -> list[dict]:
@@ -164,17 +183,23 @@ def contact_sheet(shots: list[bytes], path: Path, columns: int = 4, width: int =
 
 def summary(slides: list[dict]) -> dict:
     words = [s["words"] for s in slides] or [0]
-    return {"slides": len(slides), "mean_words": sum(words) / len(words), "max_words": max(words),
-            "figures": sum(s["figure"] for s in slides), "overflow": sum(s["overflow"] for s in slides)}
+    return {
+        "slides": len(slides),
+        "mean_words": sum(words) / len(words),
+        "max_words": max(words),
+        "figures": sum(s["figure"] for s in slides),
+        "overflow": sum(s["overflow"] for s in slides),
+    }
 
 
 def table(results: dict[str, list[dict]]) -> str:
-    lines = ["| deck | slides | words/slide mean | words/slide max | slides with a figure | slides overflowing |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| deck | slides | words/slide mean | words/slide max | slides with a figure | slides overflowing |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for deck, slides in results.items():
         s = summary(slides)
-        lines.append(f"| {deck} | {s['slides']} | {s['mean_words']:.0f} | {s['max_words']} | {s['figures']} "
-                     f"| {s['overflow']} |")
+        lines.append(f"| {deck} | {s['slides']} | {s['mean_words']:.0f} | {s['max_words']} | {s['figures']} | {s['overflow']} |")
     return "\n".join(lines)
 
 
@@ -218,8 +243,10 @@ def main(argv=None) -> int:
     with served(args.site.resolve(), args.slides) as (url, root), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, headless=True, args=FLAGS)
         page = browser.new_context(viewport=WINDOW).new_page()
-        page.route(lambda u: not u.startswith(url) and not u.startswith(("data:", "blob:", "about:")),
-                   lambda route: route.abort("blockedbyclient"))
+        page.route(
+            lambda u: not u.startswith(url) and not u.startswith(("data:", "blob:", "about:")),
+            lambda route: route.abort("blockedbyclient"),
+        )
         for path in sorted((root / "slides").glob("*.slides.html")):
             name = path.name.removesuffix(".slides.html")
             if args.decks and name not in args.decks:

@@ -85,8 +85,7 @@ def is_slide(cell) -> bool:
     return cell.cell_type == "markdown" and "slide" in cell.metadata.get("tags", [])
 
 
-def reader_notebook(nb, name: str, glue: dict, bib: Bibliography, titles: dict[str, str] | None = None,
-                    base: Path | None = None):
+def reader_notebook(nb, name: str, glue: dict, bib: Bibliography, titles: dict[str, str] | None = None, base: Path | None = None):
     """The reader version of notebook NB (its source, not the executed copy; NB is untouched).
     `name`: its docname (``notebooks/10_guidance``); `glue`: name -> mime bundle of the glued values."""
     nb = copy.deepcopy(nb)
@@ -116,8 +115,9 @@ def reader_notebook(nb, name: str, glue: dict, bib: Bibliography, titles: dict[s
     nb.cells = [c for c in nb.cells if not is_slide(c)]  # the deck's slides: not for readers
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = myst_to_markdown(cell.source, base or ROOT / folder, glue, bib, equations, labels,
-                                           handlers, doc_title).strip("\n")
+            cell.source = myst_to_markdown(
+                cell.source, base or ROOT / folder, glue, bib, equations, labels, handlers, doc_title
+            ).strip("\n")
         elif cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     return nb
@@ -153,8 +153,10 @@ def main(argv=None) -> int:
         MISSING_GLUE.clear()
         reader = reader_notebook(nbformat.read(source, as_version=4), name, glue, bib, titles)
         if MISSING_GLUE:
-            sys.exit(f"make_reader: {source.name} glues no value for {sorted(MISSING_GLUE)}; the reader notebook "
-                     f"would show those names instead of numbers (is each name glued in the notebook?)")
+            sys.exit(
+                f"make_reader: {source.name} glues no value for {sorted(MISSING_GLUE)}; the reader notebook "
+                f"would show those names instead of numbers (is each name glued in the notebook?)"
+            )
         nbformat.validate(reader)
         target = out_dir / f"{name}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)

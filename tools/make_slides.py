@@ -91,6 +91,7 @@ OUTPUT_TAGS = {"remove-output", "hide-output"}
 def only_glue(source: str) -> bool:
     """True for a code cell whose statements are all glue(...) calls (or loops of them): it only
     feeds numbers to the prose, so the slides, which show those numbers inline, skip it."""
+
     def is_glue(node) -> bool:
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
             return isinstance(node.value.func, ast.Name) and node.value.func.id == "glue"
@@ -116,7 +117,7 @@ def prepare(nb, base: Path, bib: Bibliography, glue: dict | None = None, chapter
         slideshow = cell.metadata.setdefault("slideshow", {})
         tags = set(cell.metadata.get("tags", []))
         if tags & SKIP_TAGS or (cell.cell_type == "code" and only_glue(cell.source)):
-            slideshow["slide_type"] = "skip"      # a cell that only glues numbers for the prose
+            slideshow["slide_type"] = "skip"  # a cell that only glues numbers for the prose
         if cell.cell_type == "markdown":
             cell.source = myst_to_markdown(cell.source, base, glue, bib, equations, labels)
             heading = HEADING.match(cell.source)
@@ -189,8 +190,9 @@ def convention_deck(nb, name: str, base: Path, bib: Bibliography, glue: dict, ch
         if is_slide_cell(cell):
             extra = ""
             if DEMO_TAG in tags:
-                extra = (f'\n\n<p class="dit-demo"><a href="{colab_url(name)}" target="_blank" rel="noopener">'
-                         f"Open in Colab</a></p>")
+                extra = (
+                    f'\n\n<p class="dit-demo"><a href="{colab_url(name)}" target="_blank" rel="noopener">Open in Colab</a></p>'
+                )
             deck.cells.append(markdown(cell, "slide", extra))
             if not seen_slide:
                 deck.cells.extend(early_notes)  # prose before the title slide: its notes
@@ -201,8 +203,10 @@ def convention_deck(nb, name: str, base: Path, bib: Bibliography, glue: dict, ch
             (deck.cells if seen_slide else early_notes).append(markdown(cell, "notes"))
         elif cell.cell_type == "code" and tags & {FIGURE_TAG, CODE_TAG}:
             if not seen_slide:
-                raise SystemExit(f"make_slides: {name}: the {sorted(tags & {FIGURE_TAG, CODE_TAG})} cell {cell.get('id')} "
-                                 f"comes before the first slide cell; put a slide cell before it")
+                raise SystemExit(
+                    f"make_slides: {name}: the {sorted(tags & {FIGURE_TAG, CODE_TAG})} cell {cell.get('id')} "
+                    f"comes before the first slide cell; put a slide cell before it"
+                )
             new = nbformat.v4.new_code_cell(cell.source, metadata={"slideshow": {"slide_type": "-"}})
             new.id = cell.get("id", new.id)
             kind = FIGURE_TAG if FIGURE_TAG in tags else CODE_TAG
@@ -233,8 +237,11 @@ def with_outputs(source, executed, name: str):
         else:
             cell.outputs, cell.execution_count = copy.deepcopy(old.outputs), old.get("execution_count")
     if stale:
-        raise ValueError(f"{name}: code changed since the site build executed it, so its outputs cannot be reused:\n  "
-                         + "\n  ".join(stale) + "\nrun `make book` (or make_slides.py without --reuse) to execute it")
+        raise ValueError(
+            f"{name}: code changed since the site build executed it, so its outputs cannot be reused:\n  "
+            + "\n  ".join(stale)
+            + "\nrun `make book` (or make_slides.py without --reuse) to execute it"
+        )
     if "widgets" in executed.metadata:
         nb.metadata["widgets"] = copy.deepcopy(executed.metadata["widgets"])
     return nb
@@ -314,8 +321,9 @@ def main(argv=None) -> int:
     parser.add_argument("--site", type=Path, default=ROOT / "_build" / "html", help="the built site (default _build/html)")
     how = parser.add_mutually_exclusive_group()
     how.add_argument("--execute", action="store_true", help="execute every notebook instead of reusing the build's")
-    how.add_argument("--reuse", action="store_true",
-                     help="never execute: the source's cells with the build's outputs (markdown edits only)")
+    how.add_argument(
+        "--reuse", action="store_true", help="never execute: the source's cells with the build's outputs (markdown edits only)"
+    )
     args = parser.parse_args(argv)
     site, build = args.site.resolve(), args.site.resolve().parent
     if not (site / "_static" / "vendor" / "reveal.js" / "dist" / "reveal.js").is_file():
@@ -353,12 +361,15 @@ def main(argv=None) -> int:
         else:
             deck = prepare(nb, source.parent, bib, glue, chapter_number(source.stem))
         if MISSING_GLUE:
-            sys.exit(f"make_slides: {source.name} glues no value for {sorted(MISSING_GLUE)}; the deck would "
-                     f"show those names instead of numbers (is each name glued in the notebook?)")
+            sys.exit(
+                f"make_slides: {source.name} glues no value for {sorted(MISSING_GLUE)}; the deck would "
+                f"show those names instead of numbers (is each name glued in the notebook?)"
+            )
         ex = exporters.setdefault(convention, exporter(convention))
         page = "../" + name + ".html"
-        body, _ = ex.from_notebook_node(deck, resources={"metadata": {"name": source.stem},
-                                                         "dit": {"page": page, "convention": convention}})
+        body, _ = ex.from_notebook_node(
+            deck, resources={"metadata": {"name": source.stem}, "dit": {"page": page, "convention": convention}}
+        )
         body = localise_plotly(body, f"{VENDOR}/plotly/plotly.min.js")
         target = out_dir / f"{source.stem}.slides.html"
         if target in written:
@@ -367,8 +378,10 @@ def main(argv=None) -> int:
         target.write_text(body, encoding="utf-8")
         slides = sum(1 for c in deck.cells if c.metadata.get("slideshow", {}).get("slide_type") == "slide")
         kind = f"{slides} slides from slide cells" if convention else "cut from the prose (no slide cells)"
-        print(f"make_slides: {target.relative_to(build.parent) if target.is_relative_to(build.parent) else target}"
-              f": {kind}, outputs from {origin} ({time.perf_counter() - start:.1f} s)")
+        print(
+            f"make_slides: {target.relative_to(build.parent) if target.is_relative_to(build.parent) else target}"
+            f": {kind}, outputs from {origin} ({time.perf_counter() - start:.1f} s)"
+        )
     if not names:
         print("make_slides: no notebooks in _toc.yml")
     if failed:

@@ -28,8 +28,24 @@ from pathlib import Path
 
 import yaml
 
-ADMONITIONS = {"note", "warning", "tip", "important", "caution", "attention", "danger", "error", "hint",
-               "seealso", "admonition", "margin", "sidebar", "topic", "dropdown", "card"}
+ADMONITIONS = {
+    "note",
+    "warning",
+    "tip",
+    "important",
+    "caution",
+    "attention",
+    "danger",
+    "error",
+    "hint",
+    "seealso",
+    "admonition",
+    "margin",
+    "sidebar",
+    "topic",
+    "dropdown",
+    "card",
+}
 DROPPED = {"exercise", "solution", "toctree", "bibliography", "nb-exec-table", "tableofcontents", "glossary"}
 GLUE_PREFIX = "application/papermill.record/"
 CHAPTER_NAME = re.compile(r"(?:^|/)(\d+)_[^/]+$")
@@ -72,6 +88,7 @@ class Bibliography:
 
 # --- glued values -------------------------------------------------------------------------------
 
+
 def plain(text: str) -> str:
     """As myst-nb shows a glued text/plain value: a quoted string loses its quotes."""
     try:
@@ -105,7 +122,7 @@ def glue_json_values(path: Path) -> dict[str, dict]:
     return values
 
 
-MISSING_GLUE: set[str] = set()   # glue names a conversion asked for and no execution provided
+MISSING_GLUE: set[str] = set()  # glue names a conversion asked for and no execution provided
 
 
 def render_glue(bundle: dict | None, name: str, fmt: str = "") -> str:
@@ -140,12 +157,17 @@ def equation_numbers(nb, chapter: int | None = None) -> dict[str, int | str]:
         if cell.cell_type == "markdown":
             labels += [m["label"] for m in EQ_LABEL.finditer(cell.source)]
             labels += re.findall(r"^\s*```\{math\}.*?^\s*:label:\s*(\S+)", cell.source, flags=re.MULTILINE | re.DOTALL)
-    return {label: (i if chapter is None else f"{chapter}.{i}")
-            for i, label in enumerate(dict.fromkeys(labels), start=1)}
+    return {label: (i if chapter is None else f"{chapter}.{i}") for i, label in enumerate(dict.fromkeys(labels), start=1)}
 
 
-def convert_roles(text: str, glue: dict, bib: Bibliography, equations: dict | None = None,
-                  labels: dict | None = None, doc_title: Callable[[str], str | None] | None = None) -> str:
+def convert_roles(
+    text: str,
+    glue: dict,
+    bib: Bibliography,
+    equations: dict | None = None,
+    labels: dict | None = None,
+    doc_title: Callable[[str], str | None] | None = None,
+) -> str:
     """`labels`: label -> text of a {ref}/{numref}; `doc_title`: {doc} target -> the page's title
     (None: "chapter N" for a chapter, else the file name in italics)."""
     equations, labels = equations or {}, labels or {}
@@ -195,7 +217,7 @@ def literalinclude(arg: str, options: dict, base: Path) -> str:
         for node in ast.walk(tree):
             if getattr(node, "name", None) == options["pyobject"].split(".")[-1] and hasattr(node, "end_lineno"):
                 start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-                text = "\n".join(lines[start - 1: node.end_lineno])
+                text = "\n".join(lines[start - 1 : node.end_lineno])
                 break
     return f"```{options.get('language', 'python')}\n{text.rstrip()}\n```"
 
@@ -210,7 +232,7 @@ def directive_options(body: list[str]) -> tuple[dict, list[str]]:
         end = next((k for k in range(1, len(body)) if body[k].strip() == "---"), None)
         if end is not None:
             options.update(yaml.safe_load("\n".join(body[1:end])) or {})
-            body = body[end + 1:]
+            body = body[end + 1 :]
     return options, body
 
 
@@ -239,7 +261,7 @@ def convert_directives(text: str, base: Path, glue: dict, handlers: dict[str, Ha
                     break
                 depth -= 1
             j += 1
-        options, body = directive_options(lines[i + 1: j])
+        options, body = directive_options(lines[i + 1 : j])
         inner = convert_directives("\n".join(body), base, glue, handlers)
         i = j + 1
         if name in handlers:
@@ -270,16 +292,24 @@ def convert_directives(text: str, base: Path, glue: dict, handlers: dict[str, Ha
     return "\n".join(out)
 
 
-def myst_to_markdown(text: str, base: Path, glue: dict, bib: Bibliography, equations: dict | None = None,
-                     labels: dict | None = None, handlers: dict[str, Handler] | None = None,
-                     doc_title: Callable[[str], str | None] | None = None) -> str:
+def myst_to_markdown(
+    text: str,
+    base: Path,
+    glue: dict,
+    bib: Bibliography,
+    equations: dict | None = None,
+    labels: dict | None = None,
+    handlers: dict[str, Handler] | None = None,
+    doc_title: Callable[[str], str | None] | None = None,
+) -> str:
     """One markdown cell's MyST as plain Markdown (`base`: the notebook's folder, for includes)."""
     equations = equations or {}
     # $$ ... $$ (label): the page's equation number, as a \tag
     text = EQ_LABEL.sub(lambda m: f"\\tag{{{equations[m['label']]}}}$$" if m["label"] in equations else "$$", text)
     text = convert_directives(text, base, glue, handlers)
     text = "\n".join(
-        line for line in text.splitlines()
+        line
+        for line in text.splitlines()
         if not re.match(r"^\s*\([\w:.-]+\)=\s*$", line)  # (label)= targets
         and not re.match(r"^%", line)  # MyST comments
         and line.strip() != "+++"  # block breaks

@@ -54,10 +54,25 @@ NPM_ASSETS = {
         "package",
         "mathjax2",
         # CommonHTML output with the TeX woff fonts is all that config=TeX-AMS_CHTML-full uses
-        ("unpacked", "test", "docs", "jax/output/SVG", "jax/output/HTML-CSS", "fonts/HTML-CSS/TeX/eot",
-         "fonts/HTML-CSS/TeX/otf", "fonts/HTML-CSS/TeX/svg", "fonts/HTML-CSS/TeX/png", *MATHJAX2_UNUSED_FONTS,
-         "extensions/a11y", "localization/*", "!localization/en", "config/*", "!config/TeX-AMS_CHTML-full.js",
-         "!config/Safe.js", "!config/local"),
+        (
+            "unpacked",
+            "test",
+            "docs",
+            "jax/output/SVG",
+            "jax/output/HTML-CSS",
+            "fonts/HTML-CSS/TeX/eot",
+            "fonts/HTML-CSS/TeX/otf",
+            "fonts/HTML-CSS/TeX/svg",
+            "fonts/HTML-CSS/TeX/png",
+            *MATHJAX2_UNUSED_FONTS,
+            "extensions/a11y",
+            "localization/*",
+            "!localization/en",
+            "config/*",
+            "!config/TeX-AMS_CHTML-full.js",
+            "!config/Safe.js",
+            "!config/local",
+        ),
     ),
     "jquery": ("3.7.1", "package/dist", "jquery", ()),
 }
@@ -78,12 +93,16 @@ def npm_fetch(name: str, ver: str, workdir: Path) -> Path:
     npm = shutil.which("npm")
     if npm is None:
         sys.exit("vendor_assets: npm is needed to fetch MathJax/require.js/html-manager (apt-get install npm)")
-    out = subprocess.run(
-        [npm, "pack", "--silent", "--ignore-scripts", "--pack-destination", str(workdir), f"{name}@{ver}"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip().splitlines()[-1]
+    out = (
+        subprocess.run(
+            [npm, "pack", "--silent", "--ignore-scripts", "--pack-destination", str(workdir), f"{name}@{ver}"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     unpacked = workdir / (out.removesuffix(".tgz"))
     with tarfile.open(workdir / out) as tar:
         tar.extractall(unpacked, filter="data")
