@@ -7,7 +7,7 @@ Four variants of `dit_lib.conditioning.ConditioningDiT` (in-context, cross-atten
 adaLN-Zero) with the width and depth of DiT-Tiny/2 are trained on the 8x8 digits with one budget:
 the same data order, timesteps and noise (one generator, seeded), the same steps, batch, optimizer,
 learning rate, EMA, gradient clipping and label dropout as the shipped `digits` checkpoint
-(`dit_lib.train.TrainConfig` and the recipe in `dit_lib.pretrained.RECIPES`). The training step is
+(`dit_lib.trainer.TrainConfig` and the recipe in `dit_lib.pretrained.RECIPES`). The training step is
 `Trainer.train_step` written out so that the noise-prediction (mse) term can be recorded apart
 from the noisy vb term; for adaLN-Zero it reproduces `Trainer` bit for bit (tests/test_conditioning.py).
 
@@ -37,7 +37,8 @@ from dit_lib.data import load_dataset  # noqa: E402
 from dit_lib.diffusion import create_diffusion  # noqa: E402
 from dit_lib.flops import build_on_meta  # noqa: E402
 from dit_lib.pretrained import RECIPES  # noqa: E402
-from dit_lib.train import Trainer, TrainConfig, ema_decay_at, gate_magnitudes, parse_args, update_ema  # noqa: E402
+from dit_lib.train import parse_args  # noqa: E402
+from dit_lib.trainer import Trainer, TrainConfig, ema_decay_at, gate_magnitudes, update_ema  # noqa: E402
 
 OUT = ROOT / "dit_lib" / "pretrained" / "conditioning_ablation.json"
 THREADS = 1  # results independent of the core count; for a model this small one thread is as fast, and

@@ -28,7 +28,7 @@ import torch
 
 from dit_lib.image_files import load_image_data
 from dit_lib.machine import describe, load_average, processor
-from dit_lib.train import TrainConfig, Trainer
+from dit_lib.trainer import TrainConfig, Trainer
 
 OUT = Path(__file__).resolve().parents[1] / "dit_lib" / "pretrained" / "own_data_speed.json"
 

@@ -6,7 +6,8 @@ imports inside functions included, against the contracts in pyproject.toml's [to
 
     command line        sample      (`python -m dit_lib.sample`; `python -m dit_lib.train` is train)
     checkpoints         pretrained
-    training            train | evaluation
+    training            train | evaluation  (train: the command line of trainer; evaluation: the judge)
+                        trainer     (TrainConfig, Trainer: the step, the EMA, the probes the book plots)
     your own images     image_files (.npz or a folder of class folders)
                         data
                         batches

@@ -17,7 +17,7 @@ from dit_lib import sample as sample_cli
 from dit_lib import train as train_cli
 from dit_lib.checkpoint import load_checkpoint
 from dit_lib.image_files import MIN_PER_CLASS, load_image_data
-from dit_lib.train import TrainConfig, Trainer
+from dit_lib.trainer import TrainConfig, Trainer, load_training_set
 
 NAMES = ("bars", "lines", "square")  # sorted, as a folder's class names are
 TRAIN = [
@@ -236,7 +236,7 @@ def test_sixteen_bit_png_is_refused(tmp_path):
 def test_builtin_datasets_still_work_and_are_recorded(tmp_path):
     cfg, _ = train_cli.parse_args(["--dataset", "digits", "--out", "x.pt"])
     assert cfg.dataset == "digits" and cfg.data is None
-    ds, info = train_cli.load_training_set(cfg)
+    ds, info = load_training_set(cfg)
     assert info["kind"] == "builtin" and info["name"] == "digits" and info["n"] == len(ds) == 1438
     assert info["class_names"] == [str(d) for d in range(10)] and info["image_size"] == [8, 8]
 
@@ -270,7 +270,7 @@ def test_resume_on_other_data_is_refused(npz_run, tmp_path):
     d, x, labels = npz_run
     np.savez(tmp_path / "other.npz", images=255 - x, labels=labels)
     cfg = TrainConfig(dataset="npz", data=str(tmp_path / "other.npz"), model="DiT-Micro/2", batch_size=16)
-    ds, info = train_cli.load_training_set(cfg)
+    ds, info = load_training_set(cfg)
     tr = Trainer(cfg, ds.images, ds.labels, ds.num_classes, data_info=info)
     with pytest.raises(ValueError, match=r"was trained on other data .*toy\.npz.* than npz .*other\.npz"):
         tr.load(d / "toy.pt")
@@ -480,11 +480,11 @@ def test_npz_names_as_bytes_and_an_upper_case_suffix(tmp_path):
 
 
 def test_data_kind_mismatch_reads_well(tmp_path):
-    from dit_lib.image_files import load_training_set
+    from dit_lib.image_files import load_training_set as load_files  # the trainer's load_training_set calls it
 
     root = write_folder(tmp_path / "p", *patterns(6))
     with pytest.raises(ValueError, match=rf"data '{root}' is a folder but dataset='npz'; pass dataset='folder'"):
-        load_training_set("npz", root)
+        load_files("npz", root)
 
 
 # ------------------------------------------------------------------------- the sample command

@@ -9,7 +9,8 @@ import torch
 
 from dit_lib.checkpoint import CheckpointError, load_checkpoint, load_model, save_checkpoint
 from dit_lib.models import DiT
-from dit_lib.train import Trainer, TrainConfig, gate_magnitudes, parse_args
+from dit_lib.train import parse_args
+from dit_lib.trainer import Trainer, TrainConfig, gate_magnitudes
 
 
 def toy_data(n=256, seed=0):
@@ -181,7 +182,7 @@ def test_torchrun_two_cpu_ranks_end_with_identical_weights(tmp_path):
 
 
 def test_ema_warmup_forgets_the_initial_weights():
-    from dit_lib.train import ema_decay_at
+    from dit_lib.trainer import ema_decay_at
 
     assert ema_decay_at(0, 0.999) == 0.1 and ema_decay_at(10**6, 0.999) == 0.999
     # share of the initial weights left in the average after n updates: prod of the decays

@@ -150,7 +150,7 @@ def digits():
 
 
 def test_train_and_sample_uses_the_trainer(digits):
-    from dit_lib.train import TrainConfig, Trainer
+    from dit_lib.trainer import TrainConfig, Trainer
     from dit_book.widgets.training import train_and_sample
 
     res = train_and_sample(digits.images, digits.labels, 10, steps=6, batch_size=8, samples_per_class=1, num_steps=2)
@@ -187,7 +187,7 @@ def test_train_explorer_reacts(digits):
 
 def test_train_explorer_opens_on_a_given_run_with_its_settings(digits):
     pytest.importorskip("ipywidgets")
-    from dit_lib.train import TrainConfig, Trainer
+    from dit_lib.trainer import TrainConfig, Trainer
     from dit_book.widgets.training import LIVE_RECIPE, summarize, train_explorer
 
     trainer = Trainer(

@@ -43,11 +43,8 @@ from myst_markdown import (  # noqa: E402  (the one MyST -> Markdown converter)
     MISSING_GLUE,
     Bibliography,
     chapter_number,
-    equation_numbers,
-    glue_json_values,
-    glue_values,
-    myst_to_markdown,
-    reference_texts,
+    executed_glue,
+    notebook_converter,
 )
 
 EXERCISE_OPEN = re.compile(r"^\s*(?::{3,}|`{3,})\{exercise\}[^\n]*\n((?:[ \t]*:[\w-]+:[^\n]*\n?)*)", flags=re.MULTILINE)
@@ -91,9 +88,7 @@ def reader_notebook(nb, name: str, glue: dict, bib: Bibliography, titles: dict[s
     nb = copy.deepcopy(nb)
     titles = titles or {}
     chapter = chapter_number(name)
-    equations = equation_numbers(nb, chapter)
     exercises = exercise_numbers(nb, chapter)
-    labels = {**reference_texts(nb), **exercises}
     folder = posixpath.dirname(name)
     seen = iter(range(1, 10_000))
 
@@ -112,12 +107,11 @@ def reader_notebook(nb, name: str, glue: dict, bib: Bibliography, titles: dict[s
         return f"\n<details>\n<summary>{summary}</summary>\n\n{body.strip()}\n\n</details>\n"
 
     handlers = {"exercise": exercise, "solution": solution}
+    convert = notebook_converter(nb, base or ROOT / folder, glue, bib, chapter, exercises, handlers, doc_title)
     nb.cells = [c for c in nb.cells if not is_slide(c)]  # the deck's slides: not for readers
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = myst_to_markdown(
-                cell.source, base or ROOT / folder, glue, bib, equations, labels, handlers, doc_title
-            ).strip("\n")
+            cell.source = convert(cell.source).strip("\n")
         elif cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     return nb
@@ -149,7 +143,7 @@ def main(argv=None) -> int:
             executed, origin = nbformat.read(done, as_version=4), "the site build's execution"
         else:
             executed, origin = execute(source), "a fresh execution"
-        glue = {**glue_json_values(done.with_suffix(".glue.json")), **glue_values(executed)}
+        glue = executed_glue(executed, done)
         MISSING_GLUE.clear()
         reader = reader_notebook(nbformat.read(source, as_version=4), name, glue, bib, titles)
         if MISSING_GLUE:

@@ -68,11 +68,9 @@ from myst_markdown import (  # noqa: E402  (the one MyST -> Markdown converter, 
     MISSING_GLUE,
     Bibliography,
     chapter_number,
-    equation_numbers,
-    glue_json_values,
+    executed_glue,
     glue_values,
-    myst_to_markdown,
-    reference_texts,
+    notebook_converter,
 )
 from offline_assets import localise_plotly  # noqa: E402
 
@@ -111,15 +109,14 @@ def prepare(nb, base: Path, bib: Bibliography, glue: dict | None = None, chapter
     equations read "(10.3)" as on the site."""
     nb = copy.deepcopy(nb)
     glue = {**(glue or {}), **glue_values(nb)}
-    equations = equation_numbers(nb, chapter)
-    labels = reference_texts(nb)
+    convert = notebook_converter(nb, base, glue, bib, chapter)
     for cell in nb.cells:
         slideshow = cell.metadata.setdefault("slideshow", {})
         tags = set(cell.metadata.get("tags", []))
         if tags & SKIP_TAGS or (cell.cell_type == "code" and only_glue(cell.source)):
             slideshow["slide_type"] = "skip"  # a cell that only glues numbers for the prose
         if cell.cell_type == "markdown":
-            cell.source = myst_to_markdown(cell.source, base, glue, bib, equations, labels)
+            cell.source = convert(cell.source)
             heading = HEADING.match(cell.source)
             if "slide_type" not in slideshow and heading:
                 slideshow["slide_type"] = "slide" if len(heading[1]) <= 2 else "subslide"
@@ -175,12 +172,12 @@ def convention_deck(nb, name: str, base: Path, bib: Bibliography, glue: dict, ch
     slide cells start slides, other markdown becomes the notes of the slide before it, code cells are
     dropped except slide-figure (output only) and slide-code (code and output). `name`: the docname
     (notebooks/04_adaln_zero), for the Colab link of slide-demo cells."""
-    equations, labels = equation_numbers(nb, chapter), reference_texts(nb)
+    convert = notebook_converter(nb, base, glue, bib, chapter)
     deck = nbformat.v4.new_notebook(metadata=copy.deepcopy(nb.metadata))
     early_notes, seen_slide = [], False
 
     def markdown(cell, slide_type: str, extra: str = ""):
-        text = myst_to_markdown(cell.source, base, glue, bib, equations, labels).strip("\n") + extra
+        text = convert(cell.source).strip("\n") + extra
         new = nbformat.v4.new_markdown_cell(text, metadata={"slideshow": {"slide_type": slide_type}})
         new.id = cell.get("id", new.id)
         return new
@@ -299,16 +296,15 @@ def filled(name: str, source: Path, build: Path, mode: str):
     execution, whatever its age; changed code is an error), "execute" (a fresh execution)."""
     done = executed_copy(name, build)
     src = nbformat.read(source, as_version=4)
-    glue_json = glue_json_values(done.with_suffix(".glue.json"))
     if mode == "reuse":
         if not done.is_file():
             raise ValueError(f"{name}: --reuse needs the site build's execution {done}; run `make book` first")
         executed = nbformat.read(done, as_version=4)
-        return with_outputs(src, executed, name), {**glue_json, **glue_values(executed)}, "the build's outputs (--reuse)"
+        return with_outputs(src, executed, name), executed_glue(executed, done), "the build's outputs (--reuse)"
     if mode == "build" and done.is_file() and done.stat().st_mtime >= source.stat().st_mtime:
         executed = nbformat.read(done, as_version=4)
         try:
-            return with_outputs(src, executed, name), {**glue_json, **glue_values(executed)}, "the site build's execution"
+            return with_outputs(src, executed, name), executed_glue(executed, done), "the site build's execution"
         except ValueError:
             pass  # the executed copy is not of this notebook's code: execute it
     executed = execute(source)

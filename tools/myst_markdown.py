@@ -1,7 +1,9 @@
 """MyST -> plain Markdown, for readers that do not know MyST (the one converter of the book).
 
 Used by ``tools/make_slides.py`` (reveal.js lecture decks) and ``tools/make_reader.py`` (reader
-notebooks for Colab and plain Jupyter); tested in ``tests/test_myst_markdown.py``.
+notebooks for Colab and plain Jupyter); tested in ``tests/test_myst_markdown.py``. Both convert a
+notebook the same way: ``executed_glue`` collects the values its execution glued, and
+``notebook_converter`` numbers its equations and names its labels once, then converts each markdown cell.
 
 * ``{glue:text}`name``` / ``{glue:}`name``` / ``{glue}`name``` become the value glued in the
   executed notebook (``glue_values``, ``glue_json_values``); a name glued nowhere is recorded in
@@ -120,6 +122,13 @@ def glue_json_values(path: Path) -> dict[str, dict]:
         n = len(out.get("metadata", {}).get("scrapbook", {}).get("mime_prefix", ""))
         values[name] = {(k[n:] if k.startswith(GLUE_PREFIX) else k): v for k, v in out.get("data", {}).items()}
     return values
+
+
+def executed_glue(executed, done: Path) -> dict[str, dict]:
+    """name -> mime bundle of every value glued in the EXECUTED notebook: those myst-nb kept in the
+    ``.glue.json`` beside the site build's copy DONE (``<build>/jupyter_execute/<name>.ipynb``), and,
+    over them, those still in EXECUTED's outputs."""
+    return {**glue_json_values(done.with_suffix(".glue.json")), **glue_values(executed)}
 
 
 MISSING_GLUE: set[str] = set()  # glue names a conversion asked for and no execution provided
@@ -334,3 +343,26 @@ def reference_texts(nb) -> dict[str, str]:
         for m in TARGET.finditer(cell.source):
             texts[m["label"]] = f'"{m["heading"].strip()}"'
     return texts
+
+
+def notebook_converter(
+    nb,
+    base: Path,
+    glue: dict,
+    bib: Bibliography,
+    chapter: int | None = None,
+    labels: dict | None = None,
+    handlers: dict[str, Handler] | None = None,
+    doc_title: Callable[[str], str | None] | None = None,
+) -> Callable[[str], str]:
+    """``myst_to_markdown`` for the markdown cells of notebook NB, with what all of them share worked out
+    once: its equations numbered as the site numbers them (``equation_numbers``; `chapter`: "(10.3)")
+    and what a {ref} to one of its exercises or sections shows (``reference_texts``, then `labels`).
+    `glue`: name -> mime bundle of the glued values (``executed_glue``); `base`: the notebook's folder."""
+    equations = equation_numbers(nb, chapter)
+    labels = {**reference_texts(nb), **(labels or {})}
+
+    def convert(text: str) -> str:
+        return myst_to_markdown(text, base, glue, bib, equations, labels, handlers, doc_title)
+
+    return convert

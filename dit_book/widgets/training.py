@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 import torch
 
 from dit_lib.sampling import sample
-from dit_lib.train import TrainConfig, Trainer
+from dit_lib.trainer import TrainConfig, Trainer
 
 from ..plotting import figure_png
 from ..viz.training import live_run_mpl
