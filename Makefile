@@ -1,7 +1,7 @@
 # The DiT Book: set-up, build and test.
 #
 #   make book   virtual environment + vendored JS + execute every notebook + build _build/html,
-#               with a reveal.js lecture deck (and its PDF) per notebook in _build/html/slides/ and a reader
+#               with a reveal.js lecture deck (and its PDF) per taught notebook in _build/html/slides/ and a reader
 #               notebook per chapter in _build/reader/ (published on the Colab branch)
 #   make test   the same, then pytest over tests/ (unit tests, the wheel and two reader notebooks
 #               in a Colab-like kernel, every page and deck loaded in headless Chromium)

@@ -32,7 +32,7 @@ from ._checks import check_positive_int
 from .checkpoint import build_model, load_checkpoint, save_checkpoint
 from .diffusion import create_diffusion
 from .image_files import describe_tensors
-from .machine import processor
+from .machine import load_average, processor
 from .models import DiT, DiT_models
 
 OWN_KINDS = ("npz", "folder")
@@ -196,6 +196,7 @@ class Trainer:
             if self.step in self.cfg.sample_at and self.rank == 0:
                 self._sample_grid()
         self.record["wall_time"] += time.perf_counter() - start
+        self.record["load_at_end"] = load_average()      # what else the machine did while wall_time ran
         return self.record
 
     # ------------------------------------------------------------------ save / resume

@@ -15,20 +15,22 @@ used: ``executable_path`` is the chromium that ``CHROMIUM`` or ``PATH`` names). 
 * **widgets rendered** from their saved state, and the page says they are live only with a
   kernel ("live in Colab / Jupyter");
 * on notebook pages: the launch menu has a Colab link, the ``.ipynb`` download and the lecture
-  slides link answer;
+  slides link answer (no slides link on a page without a deck: ``teaching.has_deck``, the
+  notebook metadata ``{"dit": {"lecture_slides": false}}``);
 * on pages with a plotly slider: a real click on its last step changes the figure
   (``<page>-slider.png``); notebook pages (the introduction, the chapters) are also shot in dark
   mode (``<page>-dark.png``), where their text, widgets and figures must keep a legible contrast;
 * decks: reveal.js initialised, math typeset by MathJax 2, no MyST left as raw text, the slide
   with the first figure drawn;
-* chapter decks (``notebooks/NN_*``, cut by the slide-cell convention of ``tools/make_slides.py``),
-  EVERY slide shown at 1280x720 and measured (``tools/deck_stats.py``): one slide per slide cell, none
-  overflows the 1280x720 frame, at most WORD_LIMIT words (headline included; figures, typeset
-  math and slide-code left out) and CODE_LINE_LIMIT lines of slide-code, body text >= 24 px,
-  each ``slide-figure`` cell's output on the slide of the slide cell before it, speaker notes
-  on every idea slide (all but the title, the demo cues, "Common slips" and "Summary"), the
-  Colab link on demo cues, and the deck's PDF with one page per slide. A contact sheet of every
-  deck (``slides__<deck>-sheet.png``) shows all its slides.
+* every deck (the chapters, the front page, the own-data page: all cut by the slide-cell
+  convention of ``tools/make_slides.py``), EVERY slide shown at 1280x720 and measured
+  (``tools/deck_stats.py``): one slide per slide cell, none overflows the 1280x720 frame, at most
+  WORD_LIMIT words (headline included; figures, typeset math and slide-code left out) and
+  CODE_LINE_LIMIT lines of slide-code, body text >= 24 px, each ``slide-figure`` cell's output on
+  the slide of the slide cell before it, speaker notes on every idea slide (all but the title, the
+  demo cues, "Common slips" and "Summary"), the Colab link on demo cues, and the deck's PDF with
+  one page per slide. A contact sheet of every deck (``slides__<deck>-sheet.png``) shows all its
+  slides. The decks are exactly the notebook pages that have one (``teaching.has_deck``).
 
 ``DIT_DECKS=DIR`` checks the decks in DIR instead of ``_build/html/slides`` (served in their
 place), e.g. an older set of decks kept for comparison.
@@ -61,6 +63,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import deck_stats  # noqa: E402  (the per-slide measurement, shared with tools/deck_stats.py)
 from deck_pdf import page_count  # noqa: E402
 from make_slides import CODE_TAG, DEMO_TAG, FIGURE_TAG, is_slide_cell  # noqa: E402
+from teaching import has_deck  # noqa: E402  (book/_ext, on the path through make_slides: which pages have a deck)
 
 SITE = ROOT / "_build" / "html"
 DECKS_DIR = Path(os.environ["DIT_DECKS"]).resolve() if os.environ.get("DIT_DECKS") else SITE / "slides"
@@ -115,8 +118,8 @@ def site_pages() -> list[str]:
 
 PAGES = site_pages()
 DECKS = sorted(f"slides/{p.name}" for p in DECKS_DIR.glob("*.slides.html")) if SITE.is_dir() else []
-CHAPTER_DECKS = [d for d in DECKS if re.fullmatch(r"slides/\d\d_\w+\.slides\.html", d)]
 NOTEBOOK_PAGES = {p for p in PAGES if (ROOT / p).with_suffix(".ipynb").is_file()}
+DECK_PAGES = {p for p in NOTEBOOK_PAGES if has_deck((ROOT / p).with_suffix(".ipynb"))}  # the rest: no deck, no link
 CHROMIUM = find_chromium()
 
 # Console errors we accept, each with the reason. Keep this list short.
@@ -476,16 +479,18 @@ def dark_check(page: Page, seen: Seen, name: str) -> tuple[list[str], list[Path]
 
 
 def link_problems(page: Page, site: str, name: str, state: dict) -> list[str]:
-    """A notebook page: a Colab link for this notebook, and .ipynb / slides links that answer."""
+    """A notebook page: a Colab link for this notebook, and .ipynb / slides links that answer (a page
+    without a deck: no slides links at all)."""
     problems = []
     colab = [u for u in state["colab"] if "/blob/" in u]
     if not any(u.endswith(name.removesuffix(".html") + ".ipynb") for u in colab):
         problems.append(f"the launch menu has no Colab link for this notebook ({state['colab']})")
-    for kind, urls in (
-        ("the .ipynb download", state["ipynb"]),
-        ("the lecture slides", state["slides"]),
-        ("the lecture slides' PDF", state["slidesPdf"]),
-    ):
+    links = [("the .ipynb download", state["ipynb"])]
+    if name in DECK_PAGES:
+        links += [("the lecture slides", state["slides"]), ("the lecture slides' PDF", state["slidesPdf"])]
+    elif state["slides"] or state["slidesPdf"]:
+        problems.append(f"a page without a deck links lecture slides: {state['slides'] + state['slidesPdf']}")
+    for kind, urls in links:
         urls = [u for u in urls if u.startswith(site)]  # never fetch from another host
         if not urls:
             problems.append(f"no link to {kind} on this site")
@@ -563,10 +568,18 @@ def test_slides_in_browser(page, seen, deck):
     assert not problems, f"{deck}:\n" + "\n".join(problems)
 
 
+def deck_source(deck: str) -> Path:
+    """The notebook a deck was cut from: slides/04_adaln_zero.slides.html -> notebooks/04_adaln_zero.ipynb."""
+    stem = Path(deck).name.removesuffix(".slides.html")
+    found = [p for p in (*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("book/*.ipynb")) if p.stem == stem]
+    assert len(found) == 1, f"{deck}: {len(found)} notebooks named {stem}.ipynb ({found})"
+    return found[0]
+
+
 def expected_slides(deck: str) -> list[dict]:
-    """What the chapter's notebook asks of its deck, slide by slide (1 = the title slide): the ids of the
+    """What the notebook asks of its deck, slide by slide (1 = the title slide): the ids of the
     slide-figure cells after each slide cell, and whether it is a demo cue."""
-    source = ROOT / "notebooks" / (Path(deck).name.removesuffix(".slides.html") + ".ipynb")
+    source = deck_source(deck)
     slides = []
     for cell in nbformat.read(source, as_version=4).cells:
         tags = set(cell.metadata.get("tags", []))
@@ -586,7 +599,7 @@ def is_idea_slide(number: int, slide: dict) -> bool:
 
 
 def slide_problems(slides: list[dict], expected: list[dict]) -> list[str]:
-    """Every slide of a chapter deck (measured by deck_stats.measure) against the rules of issue 15."""
+    """Every slide of a deck (measured by deck_stats.measure) against the rules of issue 15."""
     out = []
     if len(slides) != len(expected):
         out.append(f"{len(slides)} slides, but the notebook has {len(expected)} slide cells")
@@ -616,8 +629,8 @@ def slide_problems(slides: list[dict], expected: list[dict]) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("deck", CHAPTER_DECKS)
-def test_every_slide_of_a_chapter_deck(page, seen, deck):
+@pytest.mark.parametrize("deck", DECKS)
+def test_every_slide_of_a_deck(page, seen, deck):
     """Every slide at 1280x720: fits, few words, large type, its figure, notes; a contact sheet; the PDF."""
     page.set_viewport_size(deck_stats.WINDOW)
     try:
@@ -650,9 +663,14 @@ def test_search_finds_pages(page):
     assert found > 0, "the site's search found nothing for 'diffusion'"
 
 
-def test_every_chapter_has_a_deck():
-    missing = [p for p in NOTEBOOK_PAGES if f"slides/{Path(p).stem}.slides.html" not in DECKS]
+def test_the_decks_are_the_pages_that_have_one():
+    """A deck for every notebook page with one (teaching.has_deck), and none for the others."""
+    if not SITE.is_dir():
+        skip_or_fail(f"no built site in {SITE.relative_to(ROOT)}: run `make book` first (`make test` does)")
+    missing = sorted(p for p in DECK_PAGES if f"slides/{Path(p).stem}.slides.html" not in DECKS)
     assert not missing, f"notebook pages without lecture slides (make slides): {missing}"
+    extra = sorted(d for d in DECKS if d not in {f"slides/{Path(p).stem}.slides.html" for p in DECK_PAGES})
+    assert not extra, f"decks of pages that have none (their notebook metadata says no lecture slides): {extra}"
 
 
 def test_zz_list_of_pages_checked(capsys):

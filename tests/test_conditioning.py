@@ -242,11 +242,11 @@ def load_benchmark():
 
 
 def test_ablation_loop_reproduces_the_trainer_bit_for_bit():
-    from dit_lib.train import Trainer
+    from dit_lib.trainer import Trainer
 
     bench = load_benchmark()
     cfg = bench.recipe_config(steps=3, seed=0)
-    assert (cfg.batch_size, cfg.lr, cfg.model) == (128, 1e-3, "DiT-Tiny/2")
+    assert (cfg.batch_size, cfg.lr, cfg.ema_decay, cfg.model) == (128, 2e-3, 0.999, "DiT-Tiny/2")
     g = torch.Generator().manual_seed(0)
     images, labels = torch.rand(200, 1, 8, 8, generator=g) * 2 - 1, torch.arange(200) % 10
     trainer = Trainer(cfg, images, labels, 10)

@@ -1,17 +1,22 @@
 """The slide-cell convention of tools/make_slides.py (issue 15), on a small notebook built here.
 
 Slide cells (markdown, tagged "slide" + "remove-cell") start slides; other markdown becomes the speaker
-notes of the slide before it; code cells are dropped except "slide-figure" (output only) and
-"slide-code" (code and output); "slide-demo" gets the Colab link; --reuse fills outputs from the
-build's executed copy by cell id and refuses changed code.
+notes of the slide before it; code cells are dropped except "slide-figure" (its figures only: no code,
+no printed text) and "slide-code" (code and output); "slide-demo" gets the Colab link; --reuse fills
+outputs from the build's executed copy by cell id and refuses changed code. Which notebooks get a deck
+is one rule (book/_ext/teaching.py, ``has_deck``: every notebook unless its metadata says
+``{"dit": {"lecture_slides": false}}``), which the site's slides link follows too; a notebook that
+gets a deck but has no slide cells is refused (there is no deck cut from the prose).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
@@ -21,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import make_slides  # noqa: E402
 import myst_markdown  # noqa: E402
+import teaching  # noqa: E402  (book/_ext, on the path through make_slides)
+from colab_cell import toc_files  # noqa: E402
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
 
@@ -39,6 +46,7 @@ def small_notebook():
     """A chapter in miniature, with the outputs its execution would have."""
     figure_out = [
         nbformat.v4.new_output("stream", name="stderr", text="a warning\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="$ python -m a_long_command --printed-by-the-figure-cell\n"),
         nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"}),
     ]
     cells = [
@@ -110,7 +118,7 @@ def test_the_convention_on_a_small_notebook():
     assert text[0] == "# 3. A chapter\n\n- Learn 0.125"  # glue on the slide, from the code
     assert text[2] == "## 3.1 The loss\n\nProse with 12.5%."  # MyST -> Markdown in the notes
     assert text[3] == "## The loss is small\n\n$$\nL = 1\n$$"
-    # the figure: its output without stderr, its input removed; slide-code keeps its input
+    # the figure: its picture only (no warning, no printed text), its input removed; slide-code keeps its input
     figure, shown_code = deck.cells[4], deck.cells[7]
     assert figure.metadata["tags"] == ["slide-figure", "remove-input"]
     assert [o.output_type for o in figure.outputs] == ["display_data"]
@@ -172,8 +180,8 @@ class Sections(HTMLParser):
 
 def test_the_deck_html_has_one_section_per_slide_cell():
     nb = small_notebook()
-    body, _ = make_slides.exporter(True).from_notebook_node(
-        deck_of(nb), resources={"metadata": {"name": "03_small"}, "dit": {"page": "../x.html", "convention": True}}
+    body, _ = make_slides.exporter().from_notebook_node(
+        deck_of(nb), resources={"metadata": {"name": "03_small"}, "dit": {"page": "../x.html"}}
     )
     parser = Sections()
     parser.feed(body)
@@ -182,12 +190,13 @@ def test_the_deck_html_has_one_section_per_slide_cell():
     assert "The chapter's opening prose" in slides[0]["notes"] and "Prose with 12.5%" in slides[0]["notes"]
     assert "opening prose" not in slides[0]["text"]
     assert slides[1]["figures"] == [nb.cells[5].id] and slides[1]["imgs"] == 1 and slides[1]["inputs"] == 0
-    assert "Notes after the figure" in slides[1]["notes"] and "a warning" not in body
+    assert "Notes after the figure" in slides[1]["notes"] and "a warning" not in body and "a_long_command" not in body
     assert slides[2]["inputs"] == 1 and "x = 1" in slides[2]["text"]
     for left_out in ("not_shown", "NO_OUTPUT", "HIDDEN_OUTPUT", "import math", "SOLUTION_TEXT"):
         assert left_out not in body
-    # the 1280x720 frame, slide numbers, the notes plugin, no CDN
+    # the 1280x720 frame, slide numbers, the notes plugin, no CDN, no scrolling slides (the old cut's)
     assert "width: 1280," in body and "height: 720," in body and 'slideNumber: "c/t"' in body
+    assert "setScrollingSlide" not in body and "var scroll = " not in body
     assert "plugin/notes/notes.js" in body and not re.search(r'src="https?://|<link[^>]*href="https?://', body)
     assert body.count('href="https://') == 1  # the one outside address is the demo cue's Colab link
 
@@ -212,3 +221,68 @@ def test_reuse_fills_outputs_by_cell_id_and_refuses_changed_code():
     message = str(err.value)
     assert source.cells[9].id in message and "changed since it was executed" in message
     assert source.cells[-1].id in message and "is new" in message and "make book" in message
+
+
+# --- which notebooks get a deck: one rule ---------------------------------------------------------
+
+
+def write_notebook(path: Path, nb) -> Path:
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_notebook_without_slide_cells_is_refused():
+    prose_only = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# A page\n\n## A heading\n\nProse."), code("x = 1")]
+    )
+    with pytest.raises(ValueError) as err:
+        make_slides.refuse_without_slide_cells(prose_only, "book/a_page")
+    message = str(err.value)
+    assert "book/a_page.ipynb has no slide cells" in message
+    assert '"slide" and "remove-cell"' in message and '{"dit": {"lecture_slides": false}}' in message
+    make_slides.refuse_without_slide_cells(small_notebook(), "notebooks/03_small")  # slide cells: accepted
+
+
+def test_has_deck_reads_the_notebook_metadata(tmp_path):
+    taught = write_notebook(tmp_path / "taught.ipynb", small_notebook())
+    untaught = small_notebook()
+    untaught.metadata["dit"] = {"lecture_slides": False}
+    untaught = write_notebook(tmp_path / "untaught.ipynb", untaught)
+    assert teaching.has_deck(taught) and not teaching.has_deck(untaught)
+    other = small_notebook()
+    other.metadata["dit"] = {"something_else": 1}  # only an explicit false takes the deck away
+    assert teaching.has_deck(write_notebook(tmp_path / "other.ipynb", other))
+
+
+def page_context(tmp_path, nb) -> tuple[dict, SimpleNamespace]:
+    """What Sphinx gives teaching.add_slides_link for the page of NB (a notebook written to tmp_path)."""
+    path = write_notebook(tmp_path / "page.ipynb", nb)
+    env = SimpleNamespace(found_docs={"book/page"}, doc2path=lambda name: str(path))
+    context = {"pathto": lambda target, _: f"../{target}", "header_buttons": [], "body": "<h1>A page</h1><p>text</p>"}
+    return context, SimpleNamespace(env=env)
+
+
+def test_the_slides_link_follows_the_same_rule(tmp_path):
+    context, app = page_context(tmp_path, small_notebook())
+    teaching.add_slides_link(app, "book/page", "page.html", context, doctree=object())
+    assert 'href="../slides/page.slides.html">Lecture slides for this page' in context["body"]
+    assert context["header_buttons"][0]["url"] == "../slides/page.slides.html"
+
+    untaught = small_notebook()
+    untaught.metadata["dit"] = {"lecture_slides": False}
+    context, app = page_context(tmp_path, untaught)
+    teaching.add_slides_link(app, "book/page", "page.html", context, doctree=object())
+    assert context["body"] == "<h1>A page</h1><p>text</p>" and context["header_buttons"] == []
+
+
+def test_every_notebook_of_the_book_has_slide_cells_or_no_deck():
+    """The book's own notebooks: each one in _toc.yml has a deck cut from slide cells, or says it has
+    none; the build report is the page without a deck."""
+    notebooks = [ROOT / f"{n}.ipynb" for n in toc_files(ROOT) if (ROOT / f"{n}.ipynb").is_file()]
+    untaught = sorted(p.relative_to(ROOT).as_posix() for p in notebooks if not teaching.has_deck(p))
+    assert untaught == ["book/build_info.ipynb"]
+    for path in notebooks:
+        if teaching.has_deck(path):
+            make_slides.refuse_without_slide_cells(nbformat.read(path, as_version=4), path.with_suffix("").name)
+    meta = json.loads((ROOT / "book" / "build_info.ipynb").read_text(encoding="utf-8"))["metadata"]
+    assert meta["dit"] == {"lecture_slides": False}

@@ -1,7 +1,7 @@
-"""Cut a reveal.js lecture deck from every notebook of the book, for the published site.
+"""Cut a reveal.js lecture deck from every taught notebook of the book, for the published site.
 
 Usage: python tools/make_slides.py [--site _build/html] [--execute | --reuse] [NAME ...]
-       (make slides; make book runs it; NAME: e.g. notebooks/04_adaln_zero, default every notebook)
+       (make slides; make book runs it; NAME: e.g. notebooks/04_adaln_zero, default every deck)
 
   Quick rebuild after editing MARKDOWN cells only (slide cells, prose), in seconds, no execution:
 
@@ -14,21 +14,23 @@ Usage: python tools/make_slides.py [--site _build/html] [--execute | --reuse] [N
   those decks are rewritten (the others stay).
 
 For each notebook listed in ``_toc.yml`` it writes ``<site>/slides/<name>.slides.html``
-(the Sphinx extension ``book/_ext/teaching.py`` links every notebook page to it, and to the PDF
+(the Sphinx extension ``book/_ext/teaching.py`` links the notebook's page to it, and to the PDF
 ``tools/deck_pdf.py`` prints from it).
 
-* **The slide-cell convention** (issue 15; every chapter): a *slide cell* is a markdown cell tagged
+* **Which notebooks get a deck**: every notebook of ``_toc.yml``, except those whose notebook
+  metadata says ``{"dit": {"lecture_slides": false}}`` (a page that is not taught: the build
+  report); the rule is ``teaching.has_deck``, which the site's slides link follows too. A stale deck
+  of such a notebook is removed. A notebook that gets a deck must have slide cells: one without
+  any is refused, with a message naming it and both ways out.
+* **The slide-cell convention** (issue 15): a *slide cell* is a markdown cell tagged
   both ``slide`` and ``remove-cell`` (the site and the reader notebooks leave it out). Each slide cell
   starts a slide (the first is the title slide); every other markdown cell becomes the speaker notes
   (``aside.notes``, key ``s``) of the slide before it (cells before the first slide: of the first);
-  code cells are left out, except ``slide-figure`` (its output, without the code, on the current
-  slide, fitted under the headline by the template) and ``slide-code`` (code and output). A slide cell
-  also tagged ``slide-demo`` gets the chapter's "Open in Colab" link (the reader notebook on the Colab
-  branch, as the site's launch button). The frame is 1280x720, body text 28 px, slide numbers shown.
-* **Notebooks without slide cells** (the introduction, the book pages) keep the old cut from their
-  prose: cell metadata (``slideshow.slide_type``), else a heading opens a new slide
-  (``#``/``##``) or sub-slide (``###``). Cells tagged ``remove-cell``/``hide-cell`` are left out;
-  ``hide-input``/``remove-input`` cells show their output only; stderr (warnings) is dropped.
+  code cells are left out, except ``slide-figure`` (its figures, images and HTML, without the code
+  or printed text, on the current slide, fitted under the headline by the template) and
+  ``slide-code`` (code and output). A slide cell also tagged ``slide-demo`` gets the notebook's
+  "Open in Colab" link (the reader notebook on the Colab branch, as the site's launch button). The
+  frame is 1280x720, body text 28 px, slide numbers shown. Warnings (stderr) never reach a slide.
 * **No second execution.** It reads the notebook the site build executed
   (``_build/jupyter_execute/<path>.ipynb``). Only when that copy is missing or older than the
   notebook (``make slides`` without a site build), or with ``--execute``, does it run the notebook
@@ -46,10 +48,8 @@ For each notebook listed in ``_toc.yml`` it writes ``<site>/slides/<name>.slides
 from __future__ import annotations
 
 import argparse
-import ast
 import copy
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -73,66 +73,16 @@ from myst_markdown import (  # noqa: E402  (the one MyST -> Markdown converter, 
     notebook_converter,
 )
 from offline_assets import localise_plotly  # noqa: E402
+from teaching import DECK_FLAG, has_deck  # noqa: E402  (the one rule: which notebooks get a deck)
 
 TEMPLATE_DIR = ROOT / "tools" / "slides_template"
 VENDOR = "../_static/vendor"  # from <site>/slides/ to the vendored assets
 
 
-# --- notebook -> deck ---------------------------------------------------------------------------
-
-HEADING = re.compile(r"^\s*(#{1,6})\s")
-SKIP_TAGS = {"remove-cell", "hide-cell"}
-INPUT_TAGS = {"remove-input", "hide-input"}
-OUTPUT_TAGS = {"remove-output", "hide-output"}
-
-
-def only_glue(source: str) -> bool:
-    """True for a code cell whose statements are all glue(...) calls (or loops of them): it only
-    feeds numbers to the prose, so the slides, which show those numbers inline, skip it."""
-
-    def is_glue(node) -> bool:
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-            return isinstance(node.value.func, ast.Name) and node.value.func.id == "glue"
-        return isinstance(node, ast.For) and all(is_glue(n) for n in node.body)
-
-    try:
-        body = ast.parse(source).body
-    except SyntaxError:
-        return False
-    return bool(body) and all(is_glue(n) for n in body)
-
-
-def prepare(nb, base: Path, bib: Bibliography, glue: dict | None = None, chapter: int | None = None):
-    """The old cut (a notebook without slide cells) of an executed notebook (a copy; NB is untouched).
-    `glue`: name -> mime bundle of the glued values (glue_json_values of the executed copy's
-    .glue.json and glue_values of the executed notebook); `chapter`: the chapter's number, so that
-    equations read "(10.3)" as on the site."""
-    nb = copy.deepcopy(nb)
-    glue = {**(glue or {}), **glue_values(nb)}
-    convert = notebook_converter(nb, base, glue, bib, chapter)
-    for cell in nb.cells:
-        slideshow = cell.metadata.setdefault("slideshow", {})
-        tags = set(cell.metadata.get("tags", []))
-        if tags & SKIP_TAGS or (cell.cell_type == "code" and only_glue(cell.source)):
-            slideshow["slide_type"] = "skip"  # a cell that only glues numbers for the prose
-        if cell.cell_type == "markdown":
-            cell.source = convert(cell.source)
-            heading = HEADING.match(cell.source)
-            if "slide_type" not in slideshow and heading:
-                slideshow["slide_type"] = "slide" if len(heading[1]) <= 2 else "subslide"
-        elif cell.cell_type == "code":
-            cell.outputs = slide_outputs(cell)  # glue(..., display=False): shown in the prose, not as an output
-        if not slideshow:
-            del cell.metadata["slideshow"]
-    first = next((c for c in nb.cells if c.metadata.get("slideshow", {}).get("slide_type") != "skip"), None)
-    if first is not None and first.metadata.get("slideshow", {}).get("slide_type") in (None, "-", "fragment", "notes"):
-        first.metadata.setdefault("slideshow", {})["slide_type"] = "slide"
-    return nb
-
-
 # --- the slide-cell convention (issue 15) -------------------------------------------------------
 
 SLIDE_TAG, FIGURE_TAG, CODE_TAG, DEMO_TAG = "slide", "slide-figure", "slide-code", "slide-demo"
+SKIP_TAGS = {"remove-cell", "hide-cell"}  # markdown hidden on the page (solutions, ...): not in the notes either
 
 
 def tags_of(cell) -> set[str]:
@@ -148,17 +98,31 @@ def has_slide_cells(nb) -> bool:
     return any(is_slide_cell(c) for c in nb.cells)
 
 
+def refuse_without_slide_cells(nb, name: str) -> None:
+    """A notebook that gets a deck (teaching.has_deck) must have slide cells; raise ValueError naming
+    it and the two ways out otherwise (there is no deck cut from the prose)."""
+    if not has_slide_cells(nb):
+        key, value = DECK_FLAG
+        raise ValueError(
+            f"{name}.ipynb has no slide cells, so make_slides has no deck to cut from it. Either add slide "
+            'cells (markdown cells tagged "slide" and "remove-cell": a title slide, one slide per idea, a '
+            'summary; see CONTRIBUTING.md, "Slides"), or, for a page that is not taught, give the notebook '
+            f'the metadata {{"{key}": {{"{value}": false}}}} (no deck, and no slides link on its page)'
+        )
+
+
 def colab_url(name: str, root: Path = ROOT) -> str:
     """The chapter's reader notebook in Colab (the Colab branch, same path), as the site's launch button."""
     url = repository(root)[0]
     return f"{COLAB}/{url.removeprefix('https://github.com/')}/blob/{colab_branch(root)}/{name}.ipynb"
 
 
-def slide_outputs(cell) -> list:
-    """A code cell's outputs as a slide shows them: no stderr (warnings), no glue-only records."""
+def slide_outputs(cell, printed: bool = True) -> list:
+    """A code cell's outputs as a slide shows them: no stderr (warnings), no glue-only records;
+    PRINTED=False (a slide-figure cell): no printed text at all, only its figures, images and HTML."""
     outputs = []
     for out in cell.get("outputs", []):
-        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+        if out.get("output_type") == "stream" and (out.get("name") == "stderr" or not printed):
             continue
         data = out.get("data", {})
         if data and all(k.startswith(GLUE_PREFIX) for k in data):
@@ -170,7 +134,8 @@ def slide_outputs(cell) -> list:
 def convention_deck(nb, name: str, base: Path, bib: Bibliography, glue: dict, chapter: int | None = None):
     """The deck of a notebook with slide cells (a new notebook; NB, executed or filled, is untouched):
     slide cells start slides, other markdown becomes the notes of the slide before it, code cells are
-    dropped except slide-figure (output only) and slide-code (code and output). `name`: the docname
+    dropped except slide-figure (its figures: no code, no printed text) and slide-code (code and
+    output). `name`: the docname
     (notebooks/04_adaln_zero), for the Colab link of slide-demo cells."""
     convert = notebook_converter(nb, base, glue, bib, chapter)
     deck = nbformat.v4.new_notebook(metadata=copy.deepcopy(nb.metadata))
@@ -208,7 +173,7 @@ def convention_deck(nb, name: str, base: Path, bib: Bibliography, glue: dict, ch
             new.id = cell.get("id", new.id)
             kind = FIGURE_TAG if FIGURE_TAG in tags else CODE_TAG
             new.metadata["tags"] = [kind] + (["remove-input"] if kind == FIGURE_TAG else [])
-            new.outputs = slide_outputs(cell)
+            new.outputs = slide_outputs(cell, printed=kind == CODE_TAG)
             new.execution_count = cell.get("execution_count")
             deck.cells.append(new)
     return deck
@@ -244,16 +209,13 @@ def with_outputs(source, executed, name: str):
     return nb
 
 
-def exporter(convention: bool = False) -> SlidesExporter:
-    """nbconvert's reveal exporter with the book's template; CONVENTION: the 1280x720 frame of the
-    slide-cell decks (else the old 1280x800 frame with scrolling slides)."""
+def exporter() -> SlidesExporter:
+    """nbconvert's reveal exporter with the book's template: the 1280x720 frame of the slide-cell decks."""
     from traitlets.config import Config
 
     c = Config()
     c.TagRemovePreprocessor.enabled = True
-    c.TagRemovePreprocessor.remove_cell_tags = {"remove-cell"}
-    c.TagRemovePreprocessor.remove_input_tags = INPUT_TAGS
-    c.TagRemovePreprocessor.remove_all_outputs_tags = OUTPUT_TAGS
+    c.TagRemovePreprocessor.remove_input_tags = {"remove-input"}  # slide-figure cells: the figure, not the code
     ex = SlidesExporter(
         config=c,
         template_name="dit_reveal",
@@ -261,10 +223,9 @@ def exporter(convention: bool = False) -> SlidesExporter:
         reveal_url_prefix=f"{VENDOR}/reveal.js",
         reveal_theme="white",
         reveal_transition="none",
-        reveal_scroll=not convention,
         reveal_number="c/t",
         reveal_width="1280",
-        reveal_height="720" if convention else "800",
+        reveal_height="720",
         mathjax_url=f"{VENDOR}/mathjax2/MathJax.js?config=TeX-AMS_CHTML-full,Safe",
         require_js_url=f"{VENDOR}/requirejs/require.js",
         jquery_url=f"{VENDOR}/jquery/jquery.min.js",
@@ -313,7 +274,7 @@ def filled(name: str, source: Path, build: Path, mode: str):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", help="docnames (notebooks/04_adaln_zero); default every notebook")
+    parser.add_argument("names", nargs="*", help="docnames (notebooks/04_adaln_zero); default every deck")
     parser.add_argument("--site", type=Path, default=ROOT / "_build" / "html", help="the built site (default _build/html)")
     how = parser.add_mutually_exclusive_group()
     how.add_argument("--execute", action="store_true", help="execute every notebook instead of reusing the build's")
@@ -328,44 +289,47 @@ def main(argv=None) -> int:
             shutil.copytree(ROOT / "book" / "_static", site / "_static", dirs_exist_ok=True)
         else:
             sys.exit("make_slides: no vendored reveal.js; run `make vendor` first")
-    names = [n for n in toc_files(ROOT) if (ROOT / f"{n}.ipynb").is_file()]
+    notebooks = [n for n in toc_files(ROOT) if (ROOT / f"{n}.ipynb").is_file()]
+    names = [n for n in notebooks if has_deck(ROOT / f"{n}.ipynb")]  # the rule (teaching.has_deck)
     if args.names:
-        unknown = sorted(set(args.names) - set(names))
+        unknown = sorted(set(args.names) - set(notebooks))
         if unknown:
             sys.exit(f"make_slides: {unknown} are not notebooks of _toc.yml (pass docnames like notebooks/04_adaln_zero)")
+        untaught = sorted(set(args.names) - set(names))
+        if untaught:
+            key, value = DECK_FLAG
+            sys.exit(f'make_slides: {untaught} have no deck (their notebook metadata sets {{"{key}": {{"{value}": false}}}})')
         names = [n for n in names if n in args.names]
     out_dir = site / "slides"
     if out_dir.exists() and not args.names:
         shutil.rmtree(out_dir)  # decks of removed chapters go too
     out_dir.mkdir(parents=True, exist_ok=True)
+    for name in notebooks:  # a deck left from before its notebook was marked as not taught
+        if not has_deck(ROOT / f"{name}.ipynb"):
+            for stale in out_dir.glob(f"{Path(name).name}.slides.*"):
+                stale.unlink()
     bib = Bibliography(ROOT / "book" / "references.bib")
-    exporters = {}
+    ex = exporter()
     mode = "execute" if args.execute else "reuse" if args.reuse else "build"
     written, failed = set(), []
     for name in names:
         source = ROOT / f"{name}.ipynb"
         start = time.perf_counter()
         try:
+            refuse_without_slide_cells(nbformat.read(source, as_version=4), name)
             nb, glue, origin = filled(name, source, build, mode)
         except ValueError as err:
             failed.append(str(err))  # the other decks are still written
             continue
         MISSING_GLUE.clear()
-        convention = has_slide_cells(nb)
-        if convention:
-            deck = convention_deck(nb, name, source.parent, bib, glue, chapter_number(source.stem))
-        else:
-            deck = prepare(nb, source.parent, bib, glue, chapter_number(source.stem))
+        deck = convention_deck(nb, name, source.parent, bib, glue, chapter_number(source.stem))
         if MISSING_GLUE:
             sys.exit(
                 f"make_slides: {source.name} glues no value for {sorted(MISSING_GLUE)}; the deck would "
                 f"show those names instead of numbers (is each name glued in the notebook?)"
             )
-        ex = exporters.setdefault(convention, exporter(convention))
         page = "../" + name + ".html"
-        body, _ = ex.from_notebook_node(
-            deck, resources={"metadata": {"name": source.stem}, "dit": {"page": page, "convention": convention}}
-        )
+        body, _ = ex.from_notebook_node(deck, resources={"metadata": {"name": source.stem}, "dit": {"page": page}})
         body = localise_plotly(body, f"{VENDOR}/plotly/plotly.min.js")
         target = out_dir / f"{source.stem}.slides.html"
         if target in written:
@@ -373,13 +337,12 @@ def main(argv=None) -> int:
         written.add(target)
         target.write_text(body, encoding="utf-8")
         slides = sum(1 for c in deck.cells if c.metadata.get("slideshow", {}).get("slide_type") == "slide")
-        kind = f"{slides} slides from slide cells" if convention else "cut from the prose (no slide cells)"
         print(
             f"make_slides: {target.relative_to(build.parent) if target.is_relative_to(build.parent) else target}"
-            f": {kind}, outputs from {origin} ({time.perf_counter() - start:.1f} s)"
+            f": {slides} slides from slide cells, outputs from {origin} ({time.perf_counter() - start:.1f} s)"
         )
     if not names:
-        print("make_slides: no notebooks in _toc.yml")
+        print("make_slides: no notebooks with a deck in _toc.yml")
     if failed:
         sys.exit("make_slides: no deck written for:\n" + "\n".join(failed))
     return 0

@@ -10,7 +10,7 @@ What lands in DEST (git-ignored, rebuilt by `make vendor`):
     plotly/        plotly.min.js                    <- the installed ``plotly`` Python package
     reveal.js/     reveal.js 4 (dist/, plugin/)     <- npm ``reveal.js``      (lecture slides, tools/make_slides.py)
     mathjax2/      MathJax 2, CommonHTML + TeX only <- npm ``mathjax@2``      (the slides' template calls MathJax 2's API)
-    jquery/        jquery.min.js                    <- npm ``jquery``         (the slides' template uses it)
+    jquery/        jquery.min.js                    <- npm ``jquery``         (nbconvert's reveal template loads it)
     MANIFEST.json  what was copied, from which version
 
 npm packages are fetched with ``npm pack`` (the npm registry only); plotly.js comes from
@@ -47,7 +47,7 @@ NPM_ASSETS = {
         ("embed.js", "embed.js.map", "libembed-amd.js"),
     ),
     # Lecture slides (nbconvert's reveal template): reveal.js 4 loaded through require.js, MathJax 2
-    # (its update hook calls MathJax.Hub), jQuery (its scrolling-slide helper).
+    # (its update hook calls MathJax.Hub), jQuery (nbconvert's reveal base template loads it).
     "reveal.js": ("4.6.1", "package", "reveal.js", ("css", "js", "demo.html", "index.html", "README.md", "package.json")),
     "mathjax@2": (
         "2.7.9",

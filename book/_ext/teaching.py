@@ -1,11 +1,15 @@
 """Teaching machinery that every chapter gets for free (a local Sphinx extension, see _config.yml).
 
-1. **Lecture slides link.** Every page built from a notebook gets, under its title, a line
-   "Lecture slides for this page" and a header button (a chalkboard icon) pointing at
-   ``slides/<notebook name>.slides.html``, and the line links the deck's PDF
+1. **Lecture slides link.** Every page built from a notebook that has a deck (``has_deck``) gets,
+   under its title, a line "Lecture slides for this page" and a header button (a chalkboard icon)
+   pointing at ``slides/<notebook name>.slides.html``, and the line links the deck's PDF
    (``slides/<notebook name>.slides.pdf``). The decks themselves are written after the Sphinx build
    by ``tools/make_slides.py`` (``make book`` runs it), from the notebooks the build executed, and
    printed to PDF by ``tools/deck_pdf.py``.
+
+   **Which notebooks have a deck** is decided here, once (``has_deck``; make_slides and the tests
+   ask it too): every notebook, unless its notebook-level metadata says
+   ``{"dit": {"lecture_slides": false}}``, a page that is not taught (the build report).
 2. **The ``{chapter}`` role**, for pages that talk about chapters which may not exist yet (the
    lecturer's guide): ``{chapter}`Images as tokens <01>``` links to ``notebooks/01_*`` when that
    notebook is part of the build, and is plain text otherwise, so the ``-W`` build stays green
@@ -14,8 +18,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from docutils import nodes
 from sphinx import addnodes
@@ -25,6 +30,15 @@ from sphinx.util import logging
 logger = logging.getLogger(__name__)
 
 SLIDES_DIR = "slides"  # under the HTML output folder; tools/make_slides.py writes there
+DECK_FLAG = ("dit", "lecture_slides")  # notebook metadata {"dit": {"lecture_slides": false}}: no deck
+
+
+def has_deck(notebook: str | Path) -> bool:
+    """The one rule for lecture decks: the notebook at NOTEBOOK (an .ipynb) has a deck and a slides link
+    unless its notebook-level metadata sets {"dit": {"lecture_slides": false}} (a page not taught)."""
+    metadata = json.loads(Path(notebook).read_text(encoding="utf-8")).get("metadata") or {}
+    key, value = DECK_FLAG
+    return (metadata.get(key) or {}).get(value, True) is not False
 H1_END = re.compile(r"</h1>")
 
 
@@ -40,7 +54,7 @@ def is_notebook(app: Sphinx, pagename: str) -> bool:
 
 
 def add_slides_link(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
-    if doctree is None or not is_notebook(app, pagename):
+    if doctree is None or not is_notebook(app, pagename) or not has_deck(app.env.doc2path(pagename)):
         return
     url = context["pathto"](f"{SLIDES_DIR}/{slides_name(pagename)}", 1)
     buttons = context.get("header_buttons")

@@ -35,10 +35,11 @@ from ..machine import describe, processor, same_family
 
 # What a card must say that the file cannot: how the machine was loaded when it was made.
 CONDITIONS = {
-    "digits": "This file was trained while other jobs shared the 2 cores (load average about 7), which "
-              "is why its recorded wall time is long; the same recipe without the sample grids, on the "
-              "same machine at load about 2, took 115 s and reached the same final loss (0.0885). The "
-              "quality timings below were also taken at load about 6.",
+    "digits": "This file was trained while a one-thread benchmark shared the 2 cores, which slows two torch "
+              "threads several-fold; the same recipe on a quiet machine took 101 s (benchmarks/README.md). "
+              "Trained twice on this machine, it gave the same weights digest both times (the first run also "
+              "passed `--ema-decay 0.995`, a cap the EMA's warm-up does not reach in 1,200 steps). The quality "
+              "timings below were taken at load 3.",
     "shapes": "This file was trained on one thread while five other jobs shared the 2 cores (load "
               "average 4 to 11), so its recorded wall time is several times what a quiet machine needs. "
               "Where the accuracy goes: in a 180-sample check (DDIM-50, guidance 4) every colour, circle "
@@ -128,7 +129,8 @@ def card(name: str) -> str:
              f"{'learned variance (hybrid loss)' if tc['learn_sigma'] else 'fixed variance'}, "
              f"{tc['noise_schedule']} schedule, T = {tc['diffusion_steps']}, seed {tc['seed']}.", "",
              f"Wall time: {rec['wall_time']:.0f} s on {THREADS[name]} CPU thread{'s' if THREADS[name] > 1 else ''} "
-             f"({platform.machine()}, torch {torch.__version__}). "
+             f"({platform.machine()}, torch {torch.__version__}"
+             + (f"; {rec['load_at_end']} when training ended" if "load_at_end" in rec else "") + "). "
              f"Final smoothed training loss {rec['loss'][-1]:.4f}. The file stores the EMA weights only."
              + (f" {CONDITIONS[name]}" if name in CONDITIONS else ""), "",
              f"Processor: {describe(rec['processor']) if 'processor' in rec else UNRECORDED.get(name, 'not recorded')}.", "",
@@ -142,7 +144,9 @@ def card(name: str) -> str:
         q = json.loads(qpath.read_text())
         lines += [f"Measured by `python benchmarks/quality.py {name}` (samples per setting: {q['rows'][0]['n']}; "
                   f"judge: a small CNN trained on real data only, {q['judge_test_accuracy']:.1%} on the real test split; "
-                  f"FD: Fréchet distance of judge features, next to the real-vs-real floor at the same size).", "",
+                  f"FD: Fréchet distance of judge features, next to the real-vs-real floor at the same size"
+                  + (f"; times on {q['threads']} threads, {q['load_at_end']} at the end" if "load_at_end" in q else "")
+                  + ").", "",
                   "| sampler | steps | guidance | judge accuracy | FD | FD real vs real | ms / sample |",
                   "|---|---|---|---|---|---|---|"]
         for r in q["rows"]:
