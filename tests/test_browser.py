@@ -77,21 +77,7 @@ VIEWPORT = {"width": 1280, "height": 900}
 # The flags every run uses: headless, as root in a container (no sandbox), no GPU, and none of
 # Chromium's own background connections (updates, sync, safe browsing, ...), which would leave
 # the machine. Playwright adds its own automation flags to these.
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--mute-audio",
-    "--hide-scrollbars",
-    "--window-size=1280,900",
-]
+FLAGS = [*deck_stats.FLAGS, "--window-size=1280,900"]  # tools/deck_stats.py lists them once
 
 
 def find_chromium() -> str | None:

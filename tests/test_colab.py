@@ -38,7 +38,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -56,6 +55,7 @@ from traitlets import default
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import colab_cell  # noqa: E402  (tools/ is not a package)
+from _wheel import build_wheel  # noqa: E402  (tests/_wheel.py)
 
 NOTEBOOKS = colab_cell.notebooks(ROOT)
 TIMEOUT = 600  # seconds per cell, as in _config.yml
@@ -131,29 +131,7 @@ def colab_env(tmp_path_factory) -> dict:
     base = tmp_path_factory.mktemp("colab")
     assert not base.resolve().is_relative_to(ROOT), f"{base} must be outside the checkout"
     # 1. a wheel, from a copy of what the package is built from
-    src = base / "src"
-    for package in ("dit_lib", "dit_book"):  # the one distribution carries both
-        shutil.copytree(ROOT / package, src / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(ROOT / name, src / name)
-    wheels = base / "wheels"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "-w",
-            str(wheels),
-            str(src),
-        ],
-        check=True,
-    )
-    (wheel,) = wheels.glob("dit_lib-*.whl")
+    wheel = build_wheel(base)
     # 2. an empty virtual environment, with the wheel installed into its site-packages
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)

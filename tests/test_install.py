@@ -29,7 +29,6 @@ import ast
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -42,6 +41,8 @@ import pytest
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from _wheel import build_wheel  # tests/_wheel.py
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -212,27 +213,7 @@ def test_wheel_with_notebooks_extra_runs_a_chapter(tmp_path):
     seconds = {}
     start = time.perf_counter()
     # 1. the wheel, from a copy of what the distribution is built from
-    src = tmp_path / "src"
-    for package in ("dit_lib", "dit_book"):
-        shutil.copytree(ROOT / package, src / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(ROOT / name, src / name)
-    run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "-w",
-            tmp_path / "wheels",
-            src,
-        ]
-    )
-    (wheel,) = (tmp_path / "wheels").glob("dit_lib-*.whl")
+    wheel = build_wheel(tmp_path)
     seconds["wheel"] = time.perf_counter() - start
     # 2. a new virtual environment: the torch pin first and alone, then the wheel with the extra
     venv = tmp_path / "venv"
