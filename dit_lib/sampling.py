@@ -23,7 +23,7 @@ from .diffusion.samplers import (Trajectory, ddim_reverse_sample, ddim_reverse_s
 GUIDANCE_CHANNELS = ("all", "official")
 METHODS = ("ddpm", "ddim")
 
-__all__ = ["guided_model", "null_class_of", "sample", "GUIDANCE_CHANNELS", "METHODS",
+__all__ = ["guided_model", "null_class_of", "sample", "check_interval", "GUIDANCE_CHANNELS", "METHODS",
            # re-exported from dit_lib.diffusion.samplers
            "p_sample", "ddim_sample", "ddim_reverse_sample", "p_sample_loop", "ddim_sample_loop",
            "ddim_reverse_sample_loop", "Trajectory"]
@@ -47,7 +47,20 @@ def null_class_of(model) -> int:
     return num_classes
 
 
-def guided_model(model, cfg_scale: float, null_class: int | None = None, channels: str = "all"):
+def check_interval(interval) -> tuple[float, float]:
+    """(lo, hi) of a guidance interval in timesteps; None means every timestep."""
+    if interval is None:
+        return -float("inf"), float("inf")
+    if (not isinstance(interval, (tuple, list)) or len(interval) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in interval)
+            or interval[0] > interval[1] or interval[0] < 0):
+        raise ValueError(f"interval must be a pair (lo, hi) of timesteps with 0 <= lo <= hi, e.g. (0, 500) to "
+                         f"guide only the low-noise half of T = 1000 steps; got {interval!r}.")
+    return float(interval[0]), float(interval[1])
+
+
+def guided_model(model, cfg_scale: float, null_class: int | None = None, channels: str = "all",
+                 interval: tuple[int, int] | None = None):
     """Wrap a class-conditional model into classifier-free guidance (Ho & Salimans 2022, eq. 6).
 
     The returned function `guided(x, t, y)` takes the plain batch (B, C, H, W) with labels y (B,),
@@ -59,6 +72,9 @@ def guided_model(model, cfg_scale: float, null_class: int | None = None, channel
     the official `forward_with_cfg` does (unintended and kept for reproducibility, most likely
     carried over from GLIDE's RGB code; the 4th latent channel stays conditional). Unlike
     `forward_with_cfg`, x and y are not doubled by the caller.
+    `interval=(lo, hi)` guides only where the timestep t (the original one, 0..T-1, as the samplers
+    pass it) has lo <= t <= hi, and returns the conditional model's output elsewhere (one plain
+    batch, half the work): guidance in a limited interval (Kynkaanniemi et al. 2024).
     """
     if channels not in GUIDANCE_CHANNELS:
         raise ValueError(f"channels must be one of {GUIDANCE_CHANNELS}, got {channels!r}.")
@@ -66,8 +82,12 @@ def guided_model(model, cfg_scale: float, null_class: int | None = None, channel
         raise TypeError(f"cfg_scale must be a number (1: no guidance; DiT reports FID at 1.5 and draws its pictures "
                         f"at 4), got {cfg_scale!r}.")
     null = null_class_of(model) if null_class is None else null_class
+    lo, hi = check_interval(interval)
 
     def guided(x: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        inside = (t >= lo) & (t <= hi)                                                  # (B,) guide here
+        if not bool(inside.any()):
+            return model(x, t, y)                                                       # conditional only
         C = x.shape[1]
         n = C if channels == "all" else 3
         if n > C:
@@ -76,7 +96,8 @@ def guided_model(model, cfg_scale: float, null_class: int | None = None, channel
         out = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, y_null]))       # (2B, C_out, H, W)
         cond, uncond = out.chunk(2)                                                     # (B, C_out, H, W) each
         eps = uncond[:, :n] + cfg_scale * (cond[:, :n] - uncond[:, :n])                 # CFG eq. 6
-        return torch.cat([eps, cond[:, n:]], dim=1)                                     # (B, C_out, H, W)
+        out = torch.cat([eps, cond[:, n:]], dim=1)                                      # (B, C_out, H, W)
+        return out if bool(inside.all()) else torch.where(inside.view(-1, 1, 1, 1), out, cond)
 
     guided.model = model                  # lets the samplers find the device
     return guided
@@ -88,7 +109,8 @@ def guided_model(model, cfg_scale: float, null_class: int | None = None, channel
 def sample(model, class_labels, cfg_scale: float = 4.0, method: str = "ddpm", num_steps: int = 250,
            seed: int = 0, *, eta: float = 0.0, channels: str = "all", timestep_respacing: str | None = None,
            noise_schedule: str = "linear", diffusion_steps: int = 1000, clip_denoised: bool = False,
-           progress: bool = True, return_trajectory: bool = False):
+           guidance_interval: tuple[int, int] | None = None, progress: bool = True,
+           return_trajectory: bool = False):
     """Sample one image (or latent) per class label; the same numbers for the same seed, every call.
 
     model: a DiT (anything with `in_channels`, `x_embedder.img_size`, `learn_sigma`, `num_classes`).
@@ -96,6 +118,9 @@ def sample(model, class_labels, cfg_scale: float = 4.0, method: str = "ddpm", nu
     num_steps: the respacing is `str(num_steps)` (evenly spaced, as DiT's `sample.py`) unless
         `timestep_respacing` is given, e.g. "ddim50" for DDIM's integer striding.
     cfg_scale: 1 samples the conditional model alone (no doubled batch); otherwise see `guided_model`.
+    guidance_interval: (lo, hi), guide only at original timesteps lo <= t <= hi (see `guided_model`).
+    clip_denoised: clamp the predicted x_0 to [-1, 1] at every step (pixel models only: latents are
+        not in [-1, 1]; the official sample.py passes False).
     noise_schedule, diffusion_steps: those the model was trained with (see `create_diffusion`).
     Returns (B, C, H, W) in the model's space (latents for a latent DiT: decode them with the VAE),
     or (samples, Trajectory). The model is put in eval mode while sampling, then restored.
@@ -108,7 +133,8 @@ def sample(model, class_labels, cfg_scale: float = 4.0, method: str = "ddpm", nu
     diffusion = create_diffusion(timestep_respacing or str(num_steps), noise_schedule=noise_schedule,
                                  learn_sigma=getattr(model, "learn_sigma", True), diffusion_steps=diffusion_steps)
     shape = (len(y), model.in_channels, *model.x_embedder.img_size)                      # (B, C, H, W)
-    fn = model if cfg_scale == 1 else guided_model(model, cfg_scale, channels=channels)
+    check_interval(guidance_interval)
+    fn = model if cfg_scale == 1 else guided_model(model, cfg_scale, channels=channels, interval=guidance_interval)
     generator = torch.Generator("cpu").manual_seed(seed)     # CPU: the same noise on any device
     loop, extra = (p_sample_loop, {}) if method == "ddpm" else (ddim_sample_loop, {"eta": eta})
     was_training = model.training

@@ -195,6 +195,43 @@ def test_guidance_argument_errors(dit):
         sampling.guided_model(dit, "4")
 
 
+def test_guidance_interval_guides_inside_and_is_the_conditional_model_outside(dit):
+    """Per sample: t in [lo, hi] gets the guided output, t outside the conditional one (one plain batch)."""
+    x, t, y = torch.randn(3, 4, 8, 8), torch.tensor([10, 500, 990]), torch.tensor([1, 7, 3])
+    with torch.no_grad():
+        cond, full = dit(x, t, y), sampling.guided_model(dit, 4.0)(x, t, y)
+        assert torch.equal(sampling.guided_model(dit, 4.0, interval=(0, 999))(x, t, y), full)
+        mixed = sampling.guided_model(dit, 4.0, interval=(0, 500))(x, t, y)
+        assert torch.equal(mixed[:2], full[:2])  # t = 10 and 500: inside, the same numbers
+        torch.testing.assert_close(mixed[2], cond[2], atol=1e-5, rtol=1e-5)  # t = 990: outside
+        assert not torch.allclose(mixed[2, :4], full[2, :4], atol=1e-3)
+        calls = []
+        counted = lambda x, t, y: calls.append(len(x)) or dit(x, t, y)  # noqa: E731
+        counted.y_embedder, counted.num_classes = dit.y_embedder, dit.num_classes
+        outside = sampling.guided_model(counted, 4.0, interval=(0, 5))(x, t, y)
+    assert calls == [3]  # nothing inside: one plain batch, not a doubled one
+    assert torch.equal(outside, dit(x, t, y))
+
+
+def test_sample_with_a_guidance_interval_and_clipping(dit):
+    full = sampling.sample(dit, [1, 2], cfg_scale=4.0, method="ddim", num_steps=5, progress=False)
+    every = sampling.sample(dit, [1, 2], cfg_scale=4.0, method="ddim", num_steps=5, progress=False, guidance_interval=(0, 999))
+    assert torch.equal(full, every)
+    low = sampling.sample(dit, [1, 2], cfg_scale=4.0, method="ddim", num_steps=5, progress=False, guidance_interval=(0, 500))
+    cond = sampling.sample(dit, [1, 2], cfg_scale=1.0, method="ddim", num_steps=5, progress=False)
+    assert not torch.allclose(low, full) and not torch.allclose(low, cond)
+    clipped = sampling.sample(dit, [1, 2], cfg_scale=4.0, method="ddim", num_steps=5, progress=False, clip_denoised=True)
+    assert clipped.abs().max() <= 1 + 1e-6  # DDIM's last step returns the clamped x_0
+
+
+@pytest.mark.parametrize("bad", [(500, 0), (-1, 10), (0,), "0-500", (0, True), None.__class__])
+def test_guidance_interval_errors_name_the_argument(dit, bad):
+    with pytest.raises(ValueError, match=r"interval must be a pair \(lo, hi\).*e\.g\. \(0, 500\)"):
+        sampling.guided_model(dit, 4.0, interval=bad)
+    with pytest.raises(ValueError, match="interval must be a pair"):
+        sampling.sample(dit, [1], cfg_scale=4.0, num_steps=2, progress=False, guidance_interval=bad)
+
+
 # ----------------------------------------------------------------------------- one call
 
 
