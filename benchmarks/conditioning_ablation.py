@@ -38,7 +38,7 @@ from dit_lib.diffusion import create_diffusion  # noqa: E402
 from dit_lib.flops import build_on_meta  # noqa: E402
 from dit_lib.pretrained import RECIPES  # noqa: E402
 from dit_lib.train import parse_args  # noqa: E402
-from dit_lib.trainer import Trainer, TrainConfig, ema_decay_at, gate_magnitudes, update_ema  # noqa: E402
+from dit_lib.trainer import Trainer, TrainConfig, ema_decay_at, gate_magnitudes, make_optimizer, update_ema  # noqa: E402
 
 OUT = ROOT / "dit_lib" / "pretrained" / "conditioning_ablation.json"
 THREADS = 1  # results independent of the core count; for a model this small one thread is as fast, and
@@ -94,7 +94,7 @@ def train(
     diffusion = create_diffusion(
         timestep_respacing="", noise_schedule=cfg.noise_schedule, learn_sigma=cfg.learn_sigma, diffusion_steps=cfg.diffusion_steps
     )
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = make_optimizer(model, cfg)
     gen = torch.Generator().manual_seed(cfg.seed * 1000)  # data order, t and noise: as Trainer
     torch.manual_seed(cfg.seed * 1000)  # label dropout inside the model
     mse, loss, gate_steps, gates = [], [], [], []

@@ -190,3 +190,47 @@ def test_ema_warmup_forgets_the_initial_weights():
     for n in range(2000):
         share *= ema_decay_at(n, 0.999)
     assert share < 1e-3 < 0.999**2000  # a fixed decay would keep 13.5 % of the random init
+
+
+def test_foreach_optimizer_and_ema_give_the_official_loops_bits():
+    """The trainer's multi-tensor AdamW and EMA (faster: benchmarks/training_speed.py) against the
+    official per-parameter loops: AdamW with torch's CPU default and `p_ema.mul_(d).add_(p, alpha=1 - d)`."""
+    from dit_lib.trainer import ema_decay_at
+
+    images, labels = toy_data()
+    cfg = tiny_cfg(steps=15)
+    fast = Trainer(cfg, images, labels, 2)  # each run in turn: the label dropout draws from the global RNG
+    assert fast.opt.defaults["foreach"] is True
+    for _ in range(cfg.steps):
+        fast.train_step()
+    ref = Trainer(cfg, images, labels, 2)
+    ref.opt = torch.optim.AdamW(ref.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)  # foreach=None
+    assert ref.opt.defaults["foreach"] is None  # on the CPU: the per-parameter loop
+
+    def official_step(tr):  # Trainer.train_step with the official EMA loop
+        B = tr.cfg.batch_size
+        idx = torch.randint(0, len(tr.images), (B,), generator=tr.gen)
+        t = torch.randint(0, tr.diffusion.num_timesteps, (B,), generator=tr.gen)
+        noise = torch.randn(tr.images[idx].shape, generator=tr.gen)
+        tr.model.train()
+        loss = tr.diffusion.training_losses(tr.model, tr.images[idx], t, model_kwargs=dict(y=tr.labels[idx]), noise=noise)
+        tr.opt.zero_grad(set_to_none=True)
+        loss["loss"].mean().backward()
+        torch.nn.utils.clip_grad_norm_(tr.model.parameters(), tr.cfg.grad_clip)
+        tr.opt.step()
+        d = ema_decay_at(tr.step, tr.cfg.ema_decay)
+        with torch.no_grad():
+            for p_ema, p in zip(tr.ema.parameters(), tr.model.parameters()):
+                p_ema.mul_(d).add_(p.detach(), alpha=1 - d)
+        tr.step += 1
+
+    for _ in range(cfg.steps):
+        official_step(ref)
+    for name, w in ref.ema.state_dict().items():
+        assert torch.equal(fast.ema.state_dict()[name], w), name
+    for name, w in ref.model.state_dict().items():
+        assert torch.equal(fast.model.state_dict()[name], w), name
+    assert not torch.equal(
+        ref.ema.state_dict()["final_layer.linear.weight"],
+        Trainer(cfg, images, labels, 2).ema.state_dict()["final_layer.linear.weight"],
+    )
