@@ -152,6 +152,11 @@ def quality(ema, judge, real_x, real_y, num_classes: int) -> dict:
     return {"accuracy": judge.accuracy(x, labels), "fd": q.fd, "fd_real_baseline": q.fd_real_baseline, "n_fd": q.n}
 
 
+def write_config(a) -> dict:
+    cfg = recipe_config(a.steps, a.seeds[0])
+    return {k: v for k, v in cfg.__dict__.items() if k not in ("sample_at", "seed", "steps")}
+
+
 def write(a, judge, runs: list, seconds: float) -> None:
     cfg = recipe_config(a.steps, a.seeds[0])
     result = dict(
@@ -160,7 +165,7 @@ def write(a, judge, runs: list, seconds: float) -> None:
         labels={v: LABELS[v] for v in a.variants},
         seeds=a.seeds,
         steps=a.steps,
-        train_config={k: v for k, v in cfg.__dict__.items() if k not in ("sample_at", "seed", "steps")},
+        train_config=write_config(a),
         model=cfg.model,
         eval_timesteps=EVAL_TIMESTEPS,
         gate_timesteps=list(Trainer.GATE_TIMESTEPS),
@@ -184,6 +189,11 @@ def main(argv=None) -> int:
     p.add_argument("--eval-every", type=int, default=50, help="held-out mse of the EMA weights every N steps")
     p.add_argument("--quality-every", type=int, default=150, help="judge accuracy and FD every N steps")
     p.add_argument("--out", default=str(OUT))
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the runs already in --out (same steps and recipe) and train only the missing ones",
+    )
     a = p.parse_args(argv)
     torch.set_num_threads(THREADS)
     from dit_lib.evaluation import get_judge
@@ -192,10 +202,20 @@ def main(argv=None) -> int:
     train_set, test_set = (load_dataset("digits", split=s) for s in ("train", "test"))
     judge = get_judge("digits")
     real_x, real_y = real_pool("digits", {})
-    runs, wall = [], time.perf_counter()
+    runs, done_seconds = [], 0.0
+    if a.resume and Path(a.out).is_file():
+        old = json.loads(Path(a.out).read_text())
+        same = old["steps"] == a.steps and old["train_config"] == json.loads(json.dumps(write_config(a)))
+        if not same:
+            p.error(f"--resume: {a.out} holds runs of another budget or recipe ({old['steps']} steps); use a new --out")
+        runs, done_seconds = [r for r in old["runs"] if r["seed"] in a.seeds and r["variant"] in a.variants], old["wall_seconds"]
+        print(f"resuming: {len(runs)} runs already in {a.out}", flush=True)
+    wall = time.perf_counter() - done_seconds  # wall_seconds counts every session's running time
     for seed in a.seeds:
         cfg = recipe_config(a.steps, seed)
         for variant in a.variants:
+            if any(r["seed"] == seed and r["variant"] == variant for r in runs):
+                continue
             curve = {"steps": [], "heldout_mse": [], "quality_steps": [], "accuracy": [], "fd": []}
             eval_time = [0.0]
 
