@@ -1,7 +1,7 @@
 """Sample quality of a shipped checkpoint, judged by a classifier trained on real data only.
 
     python benchmarks/quality.py digits            # ~1,000 samples per setting; prints a table
-    python benchmarks/quality.py shapes --n 1000
+    python benchmarks/quality.py shapes --guidance 1 1.5 2 4 --interval-guidance 1.5 2 4   # + guidance at t <= 500
     python benchmarks/quality.py run.pt --guidance 1 1.25 1.5 2 --out run_quality.json   # any checkpoint
 
 For each setting (guidance scale 1, 1.5, 2, 4, 6 with DDIM-50; DDIM 10/25/50 and DDPM 250 at
@@ -65,7 +65,8 @@ def evaluate(name: str, n: int, settings) -> dict:
     labels = torch.arange(n) % judge.num_classes  # balanced classes
     sub = fd_subset(labels, real_y)
     rows = []
-    for method, steps, scale in settings:
+    for method, steps, scale, *interval in settings:
+        interval = interval[0] if interval else None
         start = time.perf_counter()
         x = sample(
             model,
@@ -77,6 +78,7 @@ def evaluate(name: str, n: int, settings) -> dict:
             progress=False,
             noise_schedule=tc["noise_schedule"],
             diffusion_steps=tc["diffusion_steps"],
+            guidance_interval=interval,
         )
         seconds = time.perf_counter() - start
         q = evaluate_samples(judge, x[sub].clamp(-1, 1), labels[sub], real_x, real_y)
@@ -86,6 +88,7 @@ def evaluate(name: str, n: int, settings) -> dict:
                 method=method,
                 steps=steps,
                 cfg_scale=scale,
+                interval=list(interval) if interval else None,
                 n=n,
                 accuracy=acc,
                 n_fd=q.n,
@@ -96,7 +99,7 @@ def evaluate(name: str, n: int, settings) -> dict:
         )
         r = rows[-1]
         print(
-            f"{method:>5} {steps:>4} steps  cfg {scale:>4}:  acc {acc:6.1%}   FD {q.fd:7.2f} "
+            f"{method:>5} {steps:>4} steps  cfg {guidance_label(r):>4}:  acc {acc:6.1%}   FD {q.fd:7.2f} "
             f"(real {q.fd_real_baseline:.2f}, n_fd {q.n})   {1000 * r['seconds_per_sample']:.2f} ms/sample",
             flush=True,
         )
@@ -109,6 +112,14 @@ def evaluate(name: str, n: int, settings) -> dict:
     )
 
 
+def guidance_label(row: dict) -> str:
+    """'2', or '2 at t <= 500' for guidance in a limited interval."""
+    lo_hi = row.get("interval")
+    return f"{row['cfg_scale']:g}" + (
+        f" at {lo_hi[0]} <= t <= {lo_hi[1]}" if lo_hi and lo_hi[0] > 0 else f" at t <= {lo_hi[1]}" if lo_hi else ""
+    )
+
+
 def markdown(result: dict) -> str:
     lines = [
         f"Judge accuracy on the real test split: {result['judge_test_accuracy']:.1%}",
@@ -118,7 +129,7 @@ def markdown(result: dict) -> str:
     ]
     for r in result["rows"]:
         lines.append(
-            f"| {r['method'].upper()} | {r['steps']} | {r['cfg_scale']:g} | {r['accuracy']:.1%} | "
+            f"| {r['method'].upper()} | {r['steps']} | {guidance_label(r)} | {r['accuracy']:.1%} | "
             f"{r['fd']:.2f} | {r['fd_real_baseline']:.2f} | {r['n_fd']} | "
             f"{1000 * r['seconds_per_sample']:.2f} |"
         )
@@ -138,9 +149,19 @@ def main():
         metavar="S",
         help=f"guidance scales of the DDIM-50 sweep (default: {' '.join(f'{g:g}' for g in GUIDANCE)})",
     )
+    p.add_argument(
+        "--interval-guidance",
+        type=float,
+        nargs="*",
+        default=[],
+        metavar="S",
+        help="also DDIM-50 at these scales with guidance only at t <= --interval-max (guided_model's interval)",
+    )
+    p.add_argument("--interval-max", type=int, default=500)
     p.add_argument("--out", default=None, help="JSON path (default: next to the checkpoint)")
     a = p.parse_args()
     settings = [("ddim", 50, s) for s in a.guidance] + [(m, k, 2.0) for m, k in STEPS if (m, k) != ("ddim", 50)]
+    settings += [("ddim", 50, s, (0, a.interval_max)) for s in a.interval_guidance]
     if a.quick:
         settings = [("ddim", 50, 2.0)]
     result = evaluate(a.name, a.n, settings)

@@ -6,8 +6,11 @@ For each configuration (the digits and shapes recipes, and DiT-S/2 at 256 tokens
 `Trainer.train_step` with variants that change only how the step is computed, interleaved in
 one process so the ratios compare like with like on a shared machine:
 
-* attention: SDPA (`impl="fast"`) or softmax(q k^T / sqrt(d)) v written out (`"explicit"`);
-* AdamW: the per-parameter loop (torch's CPU default), `foreach=True`, or `fused=True`;
+* before: the trainer until issue 16 (SDPA attention, AdamW's per-parameter loop, which is torch's
+  CPU default, and the per-parameter EMA loop);
+* default now: the multi-tensor (`foreach`) AdamW and EMA, the same bits (tests/test_train.py);
+* explicit attention: softmax(q k^T / sqrt(d)) v written out instead of SDPA (other last bits);
+* fused AdamW (other last bits);
 * `torch.compile` of the model (its compile time is printed: it pays only if the run is longer).
 
 Images/s is the best of three interleaved rounds; ratios are to the first line of each table.
@@ -20,10 +23,12 @@ import time
 
 import torch
 
-from dit_lib.attention import ATTENTION_IMPLS
 from dit_lib.data import load_dataset
 from dit_lib.machine import describe, load_average
-from dit_lib.trainer import Trainer, TrainConfig
+import dit_lib.trainer as trainer_module
+from dit_lib.trainer import Trainer, TrainConfig, update_ema
+
+FOREACH_EMA = update_ema
 
 CONFIGS = {  # name: (TrainConfig fields, data)
     "digits recipe (DiT-Tiny/2, 1x8x8, L=16, batch 128)": (dict(model="DiT-Tiny/2", batch_size=128), ("digits", {})),
@@ -32,6 +37,23 @@ CONFIGS = {  # name: (TrainConfig fields, data)
         ("shapes", {"image_size": 12}),
     ),
     "DiT-S/2, 4x32x32 latents (L=256), batch 8": (dict(model="DiT-S/2", batch_size=8), None),
+}
+
+
+def loop_ema(ema, model, decay):
+    """The per-parameter EMA update the trainer used before issue 16 (the official train.py's loop)."""
+    with torch.no_grad():
+        for p_ema, p in zip(ema.parameters(), model.parameters()):
+            p_ema.mul_(decay).add_(p.detach(), alpha=1 - decay)
+
+
+# name: (attention impl, AdamW option, EMA, compiled). "loop": torch's CPU default (foreach=None)
+VARIANTS = {
+    "before: SDPA, AdamW loop, EMA loop": ("fast", "loop", "loop", False),
+    "default now: SDPA, foreach AdamW + EMA": ("fast", "foreach", "foreach", False),
+    "explicit attention, foreach": ("explicit", "foreach", "foreach", False),
+    "SDPA, fused AdamW, foreach EMA": ("fast", "fused", "foreach", False),
+    "SDPA, foreach, torch.compile": ("fast", "foreach", "foreach", True),
 }
 
 
@@ -44,31 +66,38 @@ def make_trainer(fields: dict, data, impl: str, adamw: str, compiled: bool) -> T
     tr = Trainer(TrainConfig(steps=1, **fields), images, labels, n_cls)
     for block in tr.model.blocks:
         block.attn.impl = impl
-    if adamw != "loop":
-        tr.opt = torch.optim.AdamW(tr.model.parameters(), lr=tr.cfg.lr, **{adamw: True})
+    if adamw != "foreach":
+        kw = {} if adamw == "loop" else {adamw: True}
+        tr.opt = torch.optim.AdamW(tr.model.parameters(), lr=tr.cfg.lr, weight_decay=tr.cfg.weight_decay, **kw)
     if compiled:
         tr.net = torch.compile(tr.model)
     return tr
 
 
-def measure(fields, data, min_time: float):
-    variants = [
-        (f"{impl}, AdamW {adamw}", impl, adamw, False) for impl in ATTENTION_IMPLS for adamw in ("loop", "foreach", "fused")
-    ]
-    variants.append(("explicit, AdamW fused, compiled", "explicit", "fused", True))
-    trainers, best = {}, {}
-    for name, impl, adamw, compiled in variants:
-        start = time.perf_counter()
-        trainers[name] = tr = make_trainer(fields, data, impl, adamw, compiled)
-        for _ in range(3):  # warm-up (the compiled variant compiles here)
+def steps(tr: Trainer, ema: str, n: int | None = None, seconds: float | None = None) -> int:
+    """Run n steps, or as many as fit in `seconds`, with the variant's EMA update; returns the count."""
+    trainer_module.update_ema = loop_ema if ema == "loop" else FOREACH_EMA
+    done, start = 0, time.perf_counter()
+    try:
+        while (n is not None and done < n) or (seconds is not None and time.perf_counter() - start < seconds):
             tr.train_step()
+            done += 1
+    finally:
+        trainer_module.update_ema = FOREACH_EMA
+    return done
+
+
+def measure(fields, data, min_time: float):
+    trainers, best = {}, {}
+    for name, (impl, adamw, ema, compiled) in VARIANTS.items():
+        start = time.perf_counter()
+        trainers[name] = make_trainer(fields, data, impl, adamw, compiled)
+        steps(trainers[name], ema, n=3)  # warm-up (the compiled variant compiles here)
         best[name] = (0.0, time.perf_counter() - start)
-    for _ in range(3):
+    for _ in range(3):  # interleaved rounds, the best of three
         for name, tr in trainers.items():
-            n, start = 0, time.perf_counter()
-            while time.perf_counter() - start < min_time / 3:
-                tr.train_step()
-                n += 1
+            start = time.perf_counter()
+            n = steps(tr, VARIANTS[name][2], seconds=min_time / 3)
             rate = n * tr.cfg.batch_size / (time.perf_counter() - start)
             best[name] = (max(best[name][0], rate), best[name][1])
     return best
@@ -88,9 +117,9 @@ def main():
             continue
         rows = measure(fields, data, a.min_time)
         base = next(iter(rows.values()))[0]
-        print(f"\n{title}\n{'variant':<36}{'images/s':>10}{'ratio':>8}{'set-up + 3 steps':>18}")
+        print(f"\n{title}\n{'variant':<42}{'images/s':>10}{'ratio':>8}{'set-up + 3 steps':>18}")
         for name, (rate, setup) in rows.items():
-            print(f"{name:<36}{rate:>10.0f}{rate / base:>7.2f}x{setup:>16.1f} s", flush=True)
+            print(f"{name:<42}{rate:>10.0f}{rate / base:>7.2f}x{setup:>16.1f} s", flush=True)
     print(f"\n{load_average()} at the end")
 
 

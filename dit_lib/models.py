@@ -169,7 +169,8 @@ class DiT(nn.Module):
             raise ValueError(f"batch sizes disagree: x has {B} images, t has {t.shape[0]} timesteps and y has "
                              f"{y.shape[0]} labels; give one timestep and one label per image.")
         top = self.num_classes if self.null_class is not None else self.num_classes - 1
-        if B and not y.is_meta and (int(y.min()) < 0 or int(y.max()) > top):
+        # the label range needs the values (a sync on a GPU); torch.compile traces shapes only, so skip it there
+        if B and not y.is_meta and not torch.compiler.is_compiling() and (int(y.min()) < 0 or int(y.max()) > top):
             bad = int(y.min()) if int(y.min()) < 0 else int(y.max())
             extra = (f" plus the null class {self.num_classes}" if self.null_class is not None
                      else " (no null class: the model was built with class_dropout_prob=0)")

@@ -185,3 +185,40 @@ def test_guidance_explorer_reacts(tiny_model):
     assert first[:4] == b"\x89PNG" and "s = 2" in readout.value
     controls.children[1].value = 0.0  # the guidance scale
     assert picture.value != first and "s = 0" in readout.value
+
+
+def test_guidance_sweep_figure_names_its_rows():
+    scales = [1.0, 4.0]
+    grids = {s: images(R=2, C=3, seed=k) for k, s in enumerate(scales)}
+    fig = vg.guidance_sweep_figure(scales, grids, row_names=["every step", "t ≤ 500"])
+    assert list(fig.layout.yaxis.ticktext) == ["every step", "t ≤ 500"]
+    assert list(vg.guidance_sweep_figure(scales, grids).layout.yaxis.ticktext) == ["noise 1", "noise 2"]
+    with pytest.raises(ValueError, match="one name per row of the grids \\(2\\), got 3"):
+        vg.guidance_sweep_figure(scales, grids, row_names=["a", "b", "c"])
+
+
+def colour_rows():
+    rows = [dict(cfg_scale=1.0, fix="none", accuracy=0.9, fd=6.0, lit=37.0)]
+    for k, s in enumerate((2.0, 4.0)):
+        rows.append(dict(cfg_scale=s, fix="none", accuracy=0.95 + k / 50, fd=40.0 * (k + 1), lit=45.0 + 10 * k))
+        rows.append(dict(cfg_scale=s, fix="interval t<=500", accuracy=0.94 + k / 50, fd=5.0 + k, lit=38.0 + k))
+    rows.append(dict(cfg_scale=4.0, fix="only t in [0, 249]", accuracy=0.9, fd=7.0, lit=37.0))  # not drawn
+    return rows
+
+
+def test_colour_guidance_figure_plots_the_numbers_per_fix():
+    from dit_book.viz.guidance_colour import colour_guidance_figure
+
+    fig = colour_guidance_figure(colour_rows(), real_lit=36.5, fd_floor=0.9, judge_ceiling=0.99, title="T")
+    assert title_of(fig).startswith("T")
+    lines = {(tr.name, tr.xaxis): tr for tr in fig.data}
+    every, half = lines["guidance at every step", "x2"], lines["guidance only at t ≤ 500", "x3"]
+    assert list(every.x) == [1.0, 2.0, 4.0] and list(every.y) == [6.0, 40.0, 80.0]  # FD panel, s = 1 first
+    assert list(half.x) == [1.0, 2.0, 4.0] and list(half.y) == [37.0, 38.0, 39.0]  # lit panel
+    assert fig.layout.yaxis2.type == "log"
+    assert lines["real images", "x3"].y == (36.5, 36.5) and lines["real vs real", "x2"].y == (0.9, 0.9)
+    assert not any("only t in" in (tr.name or "") for tr in fig.data)  # the quarter windows are a table's
+    with pytest.raises(ValueError, match="exactly one row at cfg_scale 1"):
+        colour_guidance_figure(colour_rows()[1:], real_lit=36.5, fd_floor=0.9, judge_ceiling=0.99)
+    with pytest.raises(ValueError, match="keys"):
+        colour_guidance_figure([{"cfg_scale": 1.0}], real_lit=36.5, fd_floor=0.9, judge_ceiling=0.99)

@@ -58,12 +58,14 @@ def framed_grid(images: torch.Tensor, wrong=None, *, scale: int = 6, pad: int = 
 
 def guidance_sweep_figure(scales: Sequence[float], grids: Mapping[float, torch.Tensor], *,
                           wrong: Mapping[float, np.ndarray] | None = None, notes: Mapping[float, str] | None = None,
-                          class_names: Sequence[str] | None = None, active: int = 0, title: str | None = None):
+                          class_names: Sequence[str] | None = None, active: int = 0, title: str | None = None,
+                          row_names: Sequence[str] | None = None):
     """Samples at one guidance scale, with a slider over the scales; every scale starts from the same noise.
 
     `grids`: scale -> (R, N, C, H, W) samples in [-1, 1], column n generated for class n, row r the
-    r-th noise of that column. `wrong`: scale -> (R, N) bool, framed in red. `notes`: scale -> a
-    short line (the measured numbers at that scale) shown under the title.
+    r-th noise of that column (or what `row_names[r]` says, e.g. one way of guiding per row).
+    `wrong`: scale -> (R, N) bool, framed in red. `notes`: scale -> a short line (the measured
+    numbers at that scale) shown under the title.
     """
     import plotly.graph_objects as go
 
@@ -73,6 +75,8 @@ def guidance_sweep_figure(scales: Sequence[float], grids: Mapping[float, torch.T
     if not 0 <= active < len(scales):
         raise ValueError(f"active must index the scales (0..{len(scales) - 1}), got {active}.")
     R, N, _, H, W = _check_grid(grids[scales[0]])
+    if row_names is not None and len(row_names) != R:
+        raise ValueError(f"row_names needs one name per row of the grids ({R}), got {len(row_names)}.")
     if any(_check_grid(grids[s]) != (R, N, *grids[scales[0]].shape[2:]) for s in scales):
         raise ValueError("every scale needs samples of the same shape (R, N, C, H, W).")
     scale, pad = 6, 3
@@ -96,7 +100,8 @@ def guidance_sweep_figure(scales: Sequence[float], grids: Mapping[float, torch.T
                      ticktext=list(class_names) if class_names else [str(n) for n in range(N)],
                      showgrid=False, zeroline=False, side="top", range=[0, N * cell_w], title="class label y")
     fig.update_yaxes(tickvals=[r * cell_h + cell_h / 2 for r in range(R)],
-                     ticktext=[f"noise {r + 1}" for r in range(R)], showgrid=False, zeroline=False,
+                     ticktext=list(row_names) if row_names else [f"noise {r + 1}" for r in range(R)],
+                     showgrid=False, zeroline=False,
                      range=[R * cell_h, 0], scaleanchor="x", constrain="domain")
     return fig.update_layout(height=int(280 + 1.3 * R * cell_h), margin=dict(t=165, l=80, b=40))
 

@@ -40,12 +40,13 @@ CONDITIONS = {
               "Trained twice on this machine, it gave the same weights digest both times (the first run also "
               "passed `--ema-decay 0.995`, a cap the EMA's warm-up does not reach in 1,200 steps). The quality "
               "timings below were taken at load 3.",
-    "shapes": "This file was trained on one thread while five other jobs shared the 2 cores (load "
-              "average 4 to 11), so its recorded wall time is several times what a quiet machine needs. "
-              "Where the accuracy goes: in a 180-sample check (DDIM-50, guidance 4) every colour, circle "
-              "and triangle was read right, and squares were read as circles about half the time (their "
-              "corners come out rounded). Guidance raises the accuracy but the FD grows fast with it: "
-              "stronger guidance over-saturates the colours.",
+    "shapes": "This file was trained on one thread while a second one-thread job (the conditioning ablation) "
+              "shared the 2 cores, which slows each several-fold; its wall time on a quiet machine was not "
+              "measured. The recipe was chosen by `benchmarks/shapes_recipes.py` (the table in "
+              "benchmarks/README.md): at learning rate 2e-3 squares come out square (the previous recipe, "
+              "1e-3, drew them with round corners). Guidance at every step makes the shapes grow and the FD "
+              "with it; guidance only at t <= 500 keeps their size (the rows marked so below; chapter 10, "
+              "section 10.6).",
 }
 
 # Files trained before the trainer recorded its processor (dit_lib.machine): what is known of it.
@@ -54,7 +55,6 @@ UNRECORDED = {
               "(torch 2.13.0, the recipe's 2 threads) gave different weights (digest b31e449b5b9519aa) and a "
               "final smoothed loss of 0.0887 against the shipped run's 0.0885, so the file was most likely trained "
               "on a processor of another family",
-    "shapes": "not recorded when the file was trained, and not yet checked on a second processor family",
 }
 
 
@@ -150,7 +150,9 @@ def card(name: str) -> str:
                   "| sampler | steps | guidance | judge accuracy | FD | FD real vs real | ms / sample |",
                   "|---|---|---|---|---|---|---|"]
         for r in q["rows"]:
-            lines.append(f"| {r['method'].upper()} | {r['steps']} | {r['cfg_scale']:g} | {r['accuracy']:.1%} | "
+            lo_hi = r.get("interval")   # guidance only at lo <= t <= hi (benchmarks/quality.py --interval-guidance)
+            guidance = f"{r['cfg_scale']:g}" + (f" at t <= {lo_hi[1]}" if lo_hi else "")
+            lines.append(f"| {r['method'].upper()} | {r['steps']} | {guidance} | {r['accuracy']:.1%} | "
                          f"{r['fd']:.2f} | {r['fd_real_baseline']:.2f} | {1000 * r['seconds_per_sample']:.1f} |")
     else:
         lines.append(f"Not measured yet: run `python benchmarks/quality.py {name}`.")
