@@ -85,7 +85,7 @@ def main(argv=None) -> int:
     settings += [(4.0, f"only t in [{lo}, {hi}]") for lo, hi in QUARTERS]
     rows, wall = [], time.perf_counter()
     for g, fix in settings:
-        kw = FIXES.get(fix) or {"guidance_interval": next(q for q in QUARTERS if fix == f"only t in [{q[0]}, {q[1]}]")}
+        kw = FIXES[fix] if fix in FIXES else {"guidance_interval": next(q for q in QUARTERS if f"{list(q)}" in fix)}
         x = sample(model, labels, cfg_scale=g, method="ddim", num_steps=a.steps, seed=0, progress=False, **kw)
         outside = (x.abs() > 1 + 1e-6).float().mean().item()
         x = x.clamp(-1, 1)

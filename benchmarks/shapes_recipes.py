@@ -103,18 +103,18 @@ def judge_recipe(path: Path) -> dict:
 def table(results: dict) -> str:
     lines = [
         "| recipe | steps | train s (load) | acc. g1 | g1.5 | g2 | g3 | g2, t<=500 | g4, t<=500 "
-        "| best FD (g) | FD floor | squares |",
+        "| best FD (g) | FD floor | squares, g1 |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
         acc = {(row["cfg_scale"], row["interval"] and tuple(row["interval"])): row["accuracy"] for row in r["rows"]}
         best = min(r["rows"], key=lambda row: row["fd"])
-        top = max(r["rows"], key=lambda row: row["accuracy"])
+        plain = next(row for row in r["rows"] if row["cfg_scale"] == 1)
         lines.append(
-            f"| {name} | {r['steps']} | {r['wall_seconds']:.0f} ({r['load_at_end'].split(',')[0]}) | "
+            f"| {name} | {r['steps']} | {r['wall_seconds']:.0f} ({r['load_at_end'].split(' (')[0]}) | "
             + " | ".join(f"{acc[g, i]:.1%}" for g, i in SETTINGS)
             + f" | {best['fd']:.2f} ({best['cfg_scale']:g}{', t<=500' if best['interval'] else ''})"
-            + f" | {best['fd_real_baseline']:.2f} | {top['per_shape']['square']:.0%} |"
+            + f" | {best['fd_real_baseline']:.2f} | {plain['per_shape']['square']:.0%} |"
         )
     return "\n".join(lines)
 

@@ -1,6 +1,6 @@
 """Training speed of the shipped recipes: the trainer's full step (data, loss, backward, clip, AdamW, EMA).
 
-    python benchmarks/training_speed.py            # prints one table; add --threads 1 for one thread
+    python benchmarks/training_speed.py            # one table per configuration, on the recipe's threads
 
 For each configuration (the digits and shapes recipes, and DiT-S/2 at 256 tokens) it times
 `Trainer.train_step` with variants that change only how the step is computed, interleaved in
@@ -13,12 +13,15 @@ one process so the ratios compare like with like on a shared machine:
 * fused AdamW (other last bits);
 * `torch.compile` of the model (its compile time is printed: it pays only if the run is longer).
 
-Images/s is the best of three interleaved rounds; ratios are to the first line of each table.
+Every variant runs in a fresh process (so that nothing one does, compiling included, can slow
+another), in interleaved rounds; images/s is the best round, ratios are to the first line.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import time
 
 import torch
@@ -30,13 +33,18 @@ from dit_lib.trainer import Trainer, TrainConfig, update_ema
 
 FOREACH_EMA = update_ema
 
-CONFIGS = {  # name: (TrainConfig fields, data)
-    "digits recipe (DiT-Tiny/2, 1x8x8, L=16, batch 128)": (dict(model="DiT-Tiny/2", batch_size=128), ("digits", {})),
-    "shapes recipe (DiT-Tiny/2, 3x12x12, L=36, batch 128)": (
+CONFIGS = {  # name: (TrainConfig fields, data, threads: the recipe's, dit_lib.pretrained.THREADS)
+    "digits recipe (DiT-Tiny/2, 1x8x8, L=16, batch 128, 2 threads)": (
+        dict(model="DiT-Tiny/2", batch_size=128),
+        ("digits", {}),
+        2,
+    ),
+    "shapes recipe (DiT-Tiny/2, 3x12x12, L=36, batch 128, 1 thread)": (
         dict(model="DiT-Tiny/2", batch_size=128),
         ("shapes", {"image_size": 12}),
+        1,
     ),
-    "DiT-S/2, 4x32x32 latents (L=256), batch 8": (dict(model="DiT-S/2", batch_size=8), None),
+    "DiT-S/2, 4x32x32 latents (L=256), batch 8, 2 threads": (dict(model="DiT-S/2", batch_size=8), None, 2),
 }
 
 
@@ -87,36 +95,56 @@ def steps(tr: Trainer, ema: str, n: int | None = None, seconds: float | None = N
     return done
 
 
-def measure(fields, data, min_time: float):
-    trainers, best = {}, {}
-    for name, (impl, adamw, ema, compiled) in VARIANTS.items():
-        start = time.perf_counter()
-        trainers[name] = make_trainer(fields, data, impl, adamw, compiled)
-        steps(trainers[name], ema, n=3)  # warm-up (the compiled variant compiles here)
-        best[name] = (0.0, time.perf_counter() - start)
-    for _ in range(3):  # interleaved rounds, the best of three
-        for name, tr in trainers.items():
-            start = time.perf_counter()
-            n = steps(tr, VARIANTS[name][2], seconds=min_time / 3)
-            rate = n * tr.cfg.batch_size / (time.perf_counter() - start)
-            best[name] = (max(best[name][0], rate), best[name][1])
+def one(title: str, variant: str, min_time: float) -> tuple[float, float]:
+    """(images/s, seconds of set-up and 3 warm-up steps) of one variant, in this fresh process."""
+    fields, data, threads = CONFIGS[title]
+    impl, adamw, ema, compiled = VARIANTS[variant]
+    start = time.perf_counter()
+    tr = make_trainer(fields, data, impl, adamw, compiled)
+    steps(tr, ema, n=3)  # warm-up (the compiled variant compiles here)
+    setup = time.perf_counter() - start
+    start = time.perf_counter()
+    n = steps(tr, ema, seconds=min_time)
+    return n * tr.cfg.batch_size / (time.perf_counter() - start), setup
+
+
+def measure(title: str, min_time: float, rounds: int, threads: int | None) -> dict:
+    """Each variant in a fresh process (nothing one variant does, compiling included, can touch
+    another's), `rounds` interleaved rounds; the best images/s of the rounds."""
+    best = {}
+    for _ in range(rounds):
+        for variant in VARIANTS:
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", title, variant, "--min-time", str(min_time)]
+                + (["--threads", str(threads)] if threads else []),
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+            rate, setup = float(out[-2]), float(out[-1])
+            best[variant] = (max(best.get(variant, (0.0,))[0], rate), setup)
     return best
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--min-time", type=float, default=6.0, help="seconds per variant (over 3 interleaved rounds)")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--min-time", type=float, default=8.0, help="seconds of timed steps per variant and round")
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--threads", type=int, default=None, help="instead of each recipe's own thread count")
     p.add_argument("--only", nargs="*", default=None, help="configurations whose name starts with one of these")
+    p.add_argument("--one", nargs=2, metavar=("CONFIG", "VARIANT"), help=argparse.SUPPRESS)  # a worker process
     a = p.parse_args()
-    if a.threads:
-        torch.set_num_threads(a.threads)
-    print(f"{describe()}, torch {torch.__version__}, {torch.get_num_threads()} threads, {load_average()} at the start")
-    for title, (fields, data) in CONFIGS.items():
+    if a.one:
+        torch.set_num_threads(a.threads or CONFIGS[a.one[0]][2])
+        rate, setup = one(*a.one, a.min_time)
+        print(rate, setup)
+        return
+    print(f"{describe()}, torch {torch.__version__}, {load_average()} at the start", flush=True)
+    for title in CONFIGS:
         if a.only and not any(title.startswith(o) for o in a.only):
             continue
-        rows = measure(fields, data, a.min_time)
-        base = next(iter(rows.values()))[0]
+        rows = measure(title, a.min_time, a.rounds, a.threads)
+        base = rows[next(iter(VARIANTS))][0]
         print(f"\n{title}\n{'variant':<42}{'images/s':>10}{'ratio':>8}{'set-up + 3 steps':>18}")
         for name, (rate, setup) in rows.items():
             print(f"{name:<42}{rate:>10.0f}{rate / base:>7.2f}x{setup:>16.1f} s", flush=True)
