@@ -40,7 +40,7 @@ export JUPYTER_PREFER_ENV_PATH := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: ablation checkpoints check-checkpoints judges help setup vendor book slides colab-cells browser test serve clean distclean
+.PHONY: ablation shapes-guidance checkpoints check-checkpoints judges help setup vendor book slides colab-cells browser test serve clean distclean
 
 help:
 	@echo "make book       set up $(VENV), execute every notebook, build $(SITE) (warnings are errors)"
@@ -129,6 +129,10 @@ check-checkpoints: $(SETUP_STAMP)
 # The shipped judges (dit_lib/pretrained/judge_*.pth): dit_lib.evaluation.train_judge, seed 0, one thread.
 judges: $(SETUP_STAMP)
 	$(PY) -m dit_lib.pretrained.build --judges
+
+# Chapter 10's study of guidance on the shapes model (dit_lib/pretrained/shapes_guidance.json), ~5-10 min here.
+shapes-guidance: $(SETUP_STAMP)
+	$(PY) benchmarks/guidance_colour.py
 
 # Chapter 4's conditioning ablation (dit_lib/pretrained/conditioning_ablation.json), ~20 min here.
 ablation: $(SETUP_STAMP)

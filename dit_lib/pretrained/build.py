@@ -41,8 +41,9 @@ CONDITIONS = {
               "passed `--ema-decay 0.995`, a cap the EMA's warm-up does not reach in 1,200 steps). The quality "
               "timings below were taken at load 3.",
     "shapes": "This file was trained on one thread while a second one-thread job (the conditioning ablation) "
-              "shared the 2 cores, which slows each several-fold; its wall time on a quiet machine was not "
-              "measured. The recipe was chosen by `benchmarks/shapes_recipes.py` (the table in "
+              "shared the 2 cores; on a quiet machine the same steps ran at 172-194 images/s on one thread "
+              "(benchmarks/training_speed.py, the same day), about 33-37 minutes for the 3,000 steps. The recipe "
+              "was chosen by `benchmarks/shapes_recipes.py` (the table in "
               "benchmarks/README.md): at learning rate 2e-3 squares come out square (the previous recipe, "
               "1e-3, drew them with round corners). Guidance at every step makes the shapes grow and the FD "
               "with it; guidance only at t <= 500 keeps their size (the rows marked so below; chapter 10, "
