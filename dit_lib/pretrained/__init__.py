@@ -23,7 +23,7 @@ RECIPES: dict[str, list[str]] = {
     # 12x12 (36 tokens): at 16x16 patch 4 reached 51% judge accuracy, patch 2 45% (1,500 steps each); lr 2e-3
     # (was 1e-3): judge accuracy 89% without guidance (was 67%), squares drawn square (benchmarks/README.md)
     "shapes": ["--dataset", "shapes", "--image-size", "12", "--model", "DiT-Tiny/2", "--batch-size", "128",
-               "--steps", "3000", "--lr", "2e-3"],
+               "--steps", "3000", "--lr", "2e-3", "--sample-at", "3000"],
 }
 
 # CPU threads each recipe trains on: the weights are bit-reproducible only with the same count
