@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))  # quality.py, beside this script
 from quality import fd_subset, real_pool  # noqa: E402
 
 from dit_lib.checkpoint import load_checkpoint, load_model  # noqa: E402
+from dit_lib.distances import lit_pixels  # noqa: E402
 from dit_lib.evaluation import evaluate_samples, get_judge  # noqa: E402
 from dit_lib.machine import describe, load_average  # noqa: E402
 from dit_lib.pretrained import checkpoint_path  # noqa: E402
@@ -50,11 +51,6 @@ FIXES = {  # name: sample() keywords
     "interval + clip": {"guidance_interval": (0, 500), "clip_denoised": True},
 }
 QUARTERS = ((0, 249), (250, 499), (500, 749), (750, 999))
-
-
-def lit_area(x: torch.Tensor) -> torch.Tensor:
-    """(B,) pixels whose brightest channel is above 0: the area of the shape."""
-    return (x.max(dim=1).values > 0).float().sum(dim=(1, 2))
 
 
 def off_colour(x: torch.Tensor, labels: torch.Tensor, n_colors: int = 3) -> float:
@@ -98,7 +94,7 @@ def main(argv=None) -> int:
                 fd=round(q.fd, 3),
                 fd_real_baseline=round(q.fd_real_baseline, 3),
                 n_fd=q.n,
-                lit=round(lit_area(x).mean().item(), 2),
+                lit=round(lit_pixels(x).mean().item(), 2),
                 outside=round(outside, 4),
                 off_colour=round(off_colour(x, labels), 4),
             )
@@ -115,7 +111,7 @@ def main(argv=None) -> int:
         checkpoint=Path(a.checkpoint).name,
         sampler=dict(method="ddim", steps=a.steps, n=a.n, seed=0),
         judge_test_accuracy=judge.test_accuracy,
-        real=dict(lit=round(lit_area(real).mean().item(), 2), off_colour=round(off_colour(real, real_y[: len(real)]), 4)),
+        real=dict(lit=round(lit_pixels(real).mean().item(), 2), off_colour=round(off_colour(real, real_y[: len(real)]), 4)),
         threads=1,
         processor=describe(),
         load_at_end=load_average(),

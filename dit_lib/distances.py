@@ -86,3 +86,12 @@ def within_class_variance(x: torch.Tensor, labels: torch.Tensor) -> float:
     """Total variance (trace of the unbiased covariance) of the items of each class, averaged over
     the classes; for judge features, the spread that the Fréchet distance sees inside each class."""
     return float(np.mean([rows.var(0, correction=1).sum().item() for rows in _per_class(x, labels)]))
+
+
+# ---------------------------------------------------------------- how large the drawn shapes are
+
+def lit_pixels(x: torch.Tensor) -> torch.Tensor:
+    """(B,) pixels per image (B, C, H, W) in [-1, 1] whose brightest channel is above 0: the area of
+    a shape drawn on a black (-1) background. Chapter 10 uses it to show guidance growing the shapes."""
+    check_tensor("x", x, ndim=4, floating=True)
+    return (x.max(dim=1).values > 0).float().sum(dim=(1, 2))

@@ -222,3 +222,15 @@ def test_colour_guidance_figure_plots_the_numbers_per_fix():
         colour_guidance_figure(colour_rows()[1:], real_lit=36.5, fd_floor=0.9, judge_ceiling=0.99)
     with pytest.raises(ValueError, match="keys"):
         colour_guidance_figure([{"cfg_scale": 1.0}], real_lit=36.5, fd_floor=0.9, judge_ceiling=0.99)
+
+
+def test_lit_pixels_counts_the_shape_on_a_black_background():
+    from dit_lib.distances import lit_pixels
+
+    x = -torch.ones(2, 3, 4, 4)
+    x[0, 0, :2, :3] = 1.0  # a red 2x3 block
+    x[1, 2, 1, 1] = 0.5  # one dim blue pixel
+    x[1, 1, 0, 0] = -0.2  # below 0: dark
+    assert lit_pixels(x).tolist() == [6.0, 1.0]
+    with pytest.raises(ValueError, match="x"):
+        lit_pixels(torch.ones(3, 4, 4))
