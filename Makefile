@@ -40,7 +40,7 @@ export JUPYTER_PREFER_ENV_PATH := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: ablation shapes-guidance checkpoints check-checkpoints judges help setup vendor book slides colab-cells browser test serve clean distclean
+.PHONY: ablation latent-bench shapes-guidance checkpoints check-checkpoints judges help setup vendor book slides colab-cells browser test serve clean distclean
 
 help:
 	@echo "make book       set up $(VENV), execute every notebook, build $(SITE) (warnings are errors)"
@@ -117,7 +117,8 @@ clean:
 distclean: clean
 	rm -rf $(VENV) $(VENDOR_DIR)
 
-# The shipped checkpoints (dit_lib/pretrained/*.pt + model cards), trained by our own code.
+# The shipped checkpoints (dit_lib/pretrained/*.pt + model cards, and the VAE folder vae_scenes/, trained
+# first: the latent DiT scenes_latent is trained on its latents), all trained by our own code.
 checkpoints: $(SETUP_STAMP)
 	$(PY) -m dit_lib.pretrained.build --all
 
@@ -133,6 +134,10 @@ judges: $(SETUP_STAMP)
 # Chapter 10's study of guidance on the shapes model (dit_lib/pretrained/shapes_guidance.json), ~5-10 min here.
 shapes-guidance: $(SETUP_STAMP)
 	$(PY) benchmarks/guidance_colour.py
+
+# Chapter 11's pixel-against-latent comparison (dit_lib/pretrained/latent_vs_pixel.json), ~40 min on one thread.
+latent-bench: $(SETUP_STAMP)
+	$(PY) benchmarks/latent_vs_pixel.py --retrain
 
 # Chapter 4's conditioning ablation (dit_lib/pretrained/conditioning_ablation.json), ~20 min here.
 ablation: $(SETUP_STAMP)

@@ -4,12 +4,13 @@ Layers, top to bottom. A module imports only from the layers below its own, and 
 side (`|`) do not import each other. `lint-imports` (run by `make test`) checks exactly this, lazy
 imports inside functions included, against the contracts in pyproject.toml's [tool.importlinter]:
 
-    command line        sample      (`python -m dit_lib.sample`; `python -m dit_lib.train` is train)
+    command line        sample | extract_latents   (`python -m dit_lib.sample`, `... .extract_latents`; train below)
     checkpoints         pretrained
     training            train | evaluation  (train: the command line of trainer; evaluation: the judge)
                         trainer     (TrainConfig, Trainer: the step, the EMA, the probes the book plots)
-    your own images     image_files (.npz or a folder of class folders)
-                        data
+    your own images     image_files | latent_pipeline   (.npz or class folders; labels -> pictures via latents)
+    latent space        latents     (encode once, scale, store; decode)
+                        data | autoencoder   (data: the built-in datasets; autoencoder: diffusers' AutoencoderKL)
                         batches
     uses of diffusion   sampling | attention_maps | conditioning | variance | levels
     diffusion           diffusion   (inside: respace > gaussian_diffusion > samplers | losses > schedules)
@@ -17,7 +18,7 @@ imports inside functions included, against the contracts in pyproject.toml's [to
                         models
                         blocks
                         attention | distances | embeddings | patchify
-                        _checks | _cli | machine | paper
+                        _checks | _cli | drawing | machine | paper
 
 What only the book's chapters need (figures, widgets, notebook helpers) lives above, in the
 package `dit_book` of the same distribution; nothing here imports it.

@@ -7,6 +7,8 @@ range the diffusion forward process assumes) and int64 labels (N,).
               Fixed stratified split, 80 % train / 20 % test (1,438 / 359 images with seed=0).
     "shapes"  coloured shapes drawn on the fly, 16x16 RGB by default, any number of images;
               class = shape_index * len(colors) + color_index (default 3 shapes x 3 colours).
+    "scenes"  the same classes at 32x32 on smooth dark gradients with grey pebbles (dit_lib.drawing):
+              images worth compressing, for the latent DiT of chapter 11.
     "mnist"   the standard IDX files from a local folder (downloaded only with download=True).
 """
 from __future__ import annotations
@@ -24,16 +26,14 @@ import torch.nn.functional as F
 from einops import rearrange
 
 from ._checks import check_positive_int, check_tensor
+from .drawing import PALETTE, SHAPES, coverage_of, draw_scenes, place, shape_sdf  # noqa: F401 (re-exported)
 
-DATASETS = ("digits", "shapes", "mnist")
+DATASETS = ("digits", "shapes", "scenes", "mnist")
 SPLITS = ("train", "test")
 
-SHAPES = ("square", "circle", "triangle", "cross")
-PALETTE = {"red": (1, 0, 0), "green": (0, 1, 0), "blue": (0, 0, 1), "yellow": (1, 1, 0),
-           "cyan": (0, 1, 1), "magenta": (1, 0, 1), "white": (1, 1, 1)}   # RGB in [0, 1]
 DEFAULT_SHAPES = ("square", "circle", "triangle")
 DEFAULT_COLORS = ("red", "green", "blue")
-SHAPES_DEFAULT_N = {"train": 10_000, "test": 2_000}
+SHAPES_DEFAULT_N = {"train": 10_000, "test": 2_000}   # also the size of "scenes"
 
 MNIST_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
                "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
@@ -85,15 +85,17 @@ def load_dataset(name: str, split: str = "train", *, image_size: int | None = No
     check_split(split)
     if n is not None:
         check_positive_int("n", n)
-    allowed = {"digits": set(), "shapes": {"shapes", "colors"}, "mnist": {"root", "download"}}[name]
+    allowed = {"digits": set(), "shapes": {"shapes", "colors"}, "scenes": {"shapes", "colors"},
+               "mnist": {"root", "download"}}[name]
     if set(options) - allowed:
         raise TypeError(f"load_dataset({name!r}) got unexpected option(s) {sorted(set(options) - allowed)}; "
                         f"it accepts image_size, n, seed{''.join(', ' + a for a in sorted(allowed))}.")
-    size = {"digits": 8, "shapes": 16, "mnist": 28}[name] if image_size is None else image_size
+    size = {"digits": 8, "shapes": 16, "scenes": 32, "mnist": 28}[name] if image_size is None else image_size
     if name == "digits":
         return load_digits(split, image_size=size, n=n, seed=seed)
-    if name == "shapes":
-        return make_shapes(n or SHAPES_DEFAULT_N[split], image_size=size, seed=seed, split=split, **options)
+    if name in ("shapes", "scenes"):
+        make = make_shapes if name == "shapes" else make_scenes
+        return make(n or SHAPES_DEFAULT_N[split], image_size=size, seed=seed, split=split, **options)
     return load_mnist(split=split, image_size=size, n=n, **options)
 
 
@@ -144,24 +146,6 @@ def load_digits(split: str = "train", *, image_size: int = 8, n: int | None = No
 
 # ---------------------------------------------------------------- coloured shapes (generated)
 
-def shape_sdf(shape: str, dx: np.ndarray, dy: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Signed distance in pixels (negative inside) from offsets (dx, dy) to a shape of half-extent r.
-
-    The image y axis points down. Every shape fits in the box |dx|, |dy| <= r.
-    """
-    if shape == "circle":
-        return np.hypot(dx, dy) - r
-    if shape == "square":                                  # half side 0.8 r, so areas stay comparable
-        return np.maximum(np.abs(dx), np.abs(dy)) - 0.8 * r
-    if shape == "triangle":                                # equilateral, apex up, circumradius r
-        s = math.sqrt(3) / 2                               # outward edge normals: (0, 1), (+-s, -1/2)
-        return np.maximum(np.maximum(dy, s * dx - dy / 2), -s * dx - dy / 2) - r / 2
-    if shape == "cross":                                   # plus sign: arms of half length r, half width r/3
-        ax, ay, w = np.abs(dx), np.abs(dy), r / 3
-        return np.minimum(np.maximum(ax - r, ay - w), np.maximum(ax - w, ay - r))
-    raise ValueError(f"unknown shape {shape!r}; known shapes are {', '.join(SHAPES)}.")
-
-
 def shapes_class_names(shapes=DEFAULT_SHAPES, colors=DEFAULT_COLORS) -> tuple[str, ...]:
     """Class index = shape_index * len(colors) + color_index, e.g. 'red square' is class 0."""
     for arg, values, known in (("shapes", shapes, SHAPES), ("colors", colors, tuple(PALETTE))):
@@ -187,19 +171,29 @@ def make_shapes(n: int, *, image_size: int = 16, shapes=DEFAULT_SHAPES, colors=D
     rng = np.random.default_rng([seed, SPLITS.index(split)])
     labels = rng.permutation(np.arange(n) % len(names))               # balanced classes, shuffled
     S = image_size
-    r = rng.uniform(0.25, 0.4, n) * S                                  # (N,)
-    cx, cy = (r + rng.uniform(0, 1, (2, n)) * (S - 2 * r))            # (N,) each, shape inside the frame
-    grid = np.arange(S) + 0.5                                          # pixel centres
-    dx = grid[None, None, :] - cx[:, None, None]                       # (N, 1, W)
-    dy = grid[None, :, None] - cy[:, None, None]                       # (N, H, 1)
+    r, cx, cy = place(rng, n, S, 0.25, 0.4)                            # (N,) each, shape inside the frame
     coverage = np.zeros((n, S, S))                                     # (N, H, W)
     for i, shape in enumerate(shapes):
         m = labels // len(colors) == i
-        sdf = shape_sdf(shape, dx[m], dy[m], r[m, None, None])         # (n_i, H, W)
-        coverage[m] = np.clip(0.5 - sdf, 0, 1)
+        coverage[m] = coverage_of(shape, r[m], cx[m], cy[m], S)        # (n_i, H, W)
     rgb = np.array([PALETTE[c] for c in colors], dtype=np.float64)[labels % len(colors)]   # (N, 3)
     x = 2 * coverage[:, None] * rgb[:, :, None, None] - 1                                    # (N, 3, H, W)
     return ImageDataset("shapes", split, torch.from_numpy(x).float(), torch.from_numpy(labels), names)
+
+
+def make_scenes(n: int, *, image_size: int = 32, shapes=DEFAULT_SHAPES, colors=DEFAULT_COLORS,
+                seed: int = 0, split: str = "train") -> ImageDataset:
+    """n scenes (`dit_lib.drawing.draw_scenes`): the shapes' classes on gradients with pebbles; balanced,
+    deterministic for (seed, split), train and test from independent streams of the same seed."""
+    check_positive_int("n", n)
+    check_split(split)
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 16:
+        raise ValueError(f"scenes need image_size >= 16 (an int, images are square), got {image_size!r}.")
+    names = shapes_class_names(shapes, colors)
+    rng = np.random.default_rng([seed, SPLITS.index(split), 1])       # a stream of its own (not the shapes')
+    labels = rng.permutation(np.arange(n) % len(names))               # balanced classes, shuffled
+    x = 2 * draw_scenes(labels, rng, image_size, shapes, colors) - 1                      # (N, 3, H, W)
+    return ImageDataset("scenes", split, torch.from_numpy(x).float(), torch.from_numpy(labels), names)
 
 
 # ---------------------------------------------------------------- MNIST (IDX files, optional download)

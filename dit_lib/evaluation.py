@@ -38,9 +38,9 @@ from .data import load_dataset
 from .distances import frechet_distance
 from .machine import processor
 
-TRAIN_STEPS = {"digits": 800, "shapes": 1200, "mnist": 1500}   # Adam steps of batch 64
+TRAIN_STEPS = {"digits": 800, "shapes": 1200, "scenes": 1500, "mnist": 1500}   # Adam steps of batch 64
 _JUDGES: dict = {}                                             # in-memory cache of get_judge
-SHIPPED_JUDGES = ("digits",)                                   # default judges shipped as files (make judges)
+SHIPPED_JUDGES = ("digits", "scenes")                                   # default judges shipped as files (make judges)
 
 
 def shipped_judge_path(name: str) -> Path:

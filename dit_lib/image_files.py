@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from .data import DATASETS, ImageDataset, load_dataset
+from .latents import load_latents
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MIN_PER_CLASS = 2          # one image per class is memorised, not learnt; zero cannot be sampled
@@ -228,10 +229,10 @@ def content_hash(images: torch.Tensor, labels: torch.Tensor) -> str:
 def describe_dataset(ds: ImageDataset, path: str | None = None, options: dict | None = None) -> dict:
     """What a checkpoint records about its training data (plain types, readable with weights_only).
 
-    kind: "npz" or "folder" (your own files, at `path` as given, and at `resolved_path`, absolute) or
-    "builtin" (`name`, loaded with `options`).
+    kind: "npz" or "folder" (your own files, at `path` as given, and at `resolved_path`, absolute),
+    "latents" (a file of `dit_lib.latents.save_latents`) or "builtin" (`name`, loaded with `options`).
     """
-    kind = ds.name if ds.name in ("npz", "folder") else "builtin"
+    kind = ds.name if ds.name in ("npz", "folder", "latents") else "builtin"
     return {"kind": kind, "name": None if kind != "builtin" else ds.name, "path": None if path is None else str(path),
             "resolved_path": None if path is None else str(Path(path).expanduser().resolve()),
             "options": dict(options or {}), "n": len(ds), "image_size": list(ds.images.shape[-2:]),
@@ -247,8 +248,12 @@ def describe_tensors(images: torch.Tensor, labels: torch.Tensor, num_classes: in
 
 
 def load_training_set(dataset: str, data=None, data_kwargs: dict | None = None) -> tuple[ImageDataset, dict]:
-    """(ImageDataset, `describe_dataset` of it): your files at `data` (dataset "npz" or "folder"),
-    or the train split of the built-in `dataset` loaded with `data_kwargs`."""
+    """(ImageDataset, `describe_dataset` of it): your files at `data` (dataset "npz" or "folder"), a
+    latents file (dataset "latents": the record adds its `scale_factor` and `source`), or the train
+    split of the built-in `dataset` loaded with `data_kwargs`."""
+    if dataset == "latents":                              # scaled VAE latents; their scale factor goes along
+        ds, meta = load_latents(data)
+        return ds, {**describe_dataset(ds, data, data_kwargs), **meta}
     if data is None:
         ds = load_dataset(dataset, split="train", **(data_kwargs or {}))
     else:

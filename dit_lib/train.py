@@ -2,6 +2,7 @@
 
     python -m dit_lib.train --dataset digits --model DiT-Tiny/2 --steps 2000 --out digits.pt
     python -m dit_lib.train --data my_images.npz --steps 2000 --out mine.pt   # or --data my_folder/
+    python -m dit_lib.train --latents scenes_latents.pt --out latent.pt    # a latent DiT (chapter 11)
     torchrun --nproc_per_node 2 -m dit_lib.train ...        # DistributedDataParallel (gloo on CPU)
 
 The command line of the trainer in `dit_lib.trainer`, where the recipe, the EMA and the probes are:
@@ -41,6 +42,8 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
     source.add_argument("--data", default=None, metavar="PATH", help="your own images: an .npz file (images, labels) "
                         "or a folder of class folders of PNGs, classes sorted by name as text: '10' before '2' "
                         "(see dit_lib.image_files)")
+    source.add_argument("--latents", default=None, metavar="PATH", help="scaled VAE latents written by `python -m "
+                        "dit_lib.extract_latents` (a latent DiT: its checkpoint keeps their scale factor)")
     p.add_argument("--model", default=d.model, choices=sorted(DiT_models), metavar="NAME", help="preset name")
     helps = {"steps": "training steps in all", "batch_size": "global batch size", "seed": "weights, data order, noise",
              "log_every": "loss curve resolution (steps)", "gate_every": "adaLN gate probe every N steps",
@@ -58,11 +61,12 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
     p.add_argument("--ship", action="store_true", help="write EMA weights only (small file, not resumable)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     a = p.parse_args(argv)
-    if a.data is not None and a.image_size is not None:
-        p.error("--image-size resizes a built-in dataset; resize your own images before training instead.")
+    if (a.data or a.latents) is not None and a.image_size is not None:
+        p.error("--image-size resizes a built-in dataset; resize your own images before training (or encoding) instead.")
     data_kwargs = {"image_size": a.image_size} if a.image_size else {}
     kind = None if a.data is None else ("folder" if os.path.isdir(a.data) else "npz")
-    cfg = TrainConfig(dataset=kind or a.dataset or d.dataset, data=a.data, data_kwargs=data_kwargs, model=a.model,
+    kind = "latents" if a.latents is not None else kind
+    cfg = TrainConfig(dataset=kind or a.dataset or d.dataset, data=a.latents or a.data, data_kwargs=data_kwargs, model=a.model,
                       learn_sigma=a.learn_sigma, sample_at=tuple(a.sample_at),
                       **{name: getattr(a, name) for name in (*helps, "noise_schedule")})
     return cfg, a

@@ -35,12 +35,12 @@ from .image_files import describe_tensors
 from .machine import load_average, processor
 from .models import DiT, DiT_models
 
-OWN_KINDS = ("npz", "folder")
+OWN_KINDS = ("npz", "folder", "latents")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    dataset: str = "digits"        # a built-in dataset, or "npz" / "folder" with `data` (dit_lib.image_files)
+    dataset: str = "digits"        # a built-in dataset, or "npz" / "folder" / "latents" with `data` (dit_lib.image_files)
     model: str = "DiT-Tiny/2"
     steps: int = 2000
     batch_size: int = 128          # global batch (split across ranks under torchrun)
@@ -61,8 +61,9 @@ class TrainConfig:
 
     def __post_init__(self):
         if (self.data is None) == (self.dataset in OWN_KINDS):
-            raise ValueError(f"dataset={self.dataset!r} with data={self.data!r}: pass a built-in dataset name without "
-                             f"data, or dataset='npz' / 'folder' with data=<path> (python -m dit_lib.train --data PATH).")
+            raise ValueError(f"dataset={self.dataset!r} with data={self.data!r}: pass a built-in dataset name "
+                             f"without data, or dataset='npz' / 'folder' / 'latents' with data=<path> "
+                             f"(python -m dit_lib.train --data PATH, or --latents PATH).")
         if self.model not in DiT_models:
             raise ValueError(f"model must be one of {sorted(DiT_models)}, got {self.model!r}.")
         for name in ("steps", "batch_size", "log_every", "gate_every"):

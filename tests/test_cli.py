@@ -242,7 +242,7 @@ def test_builtin_datasets_still_work_and_are_recorded(tmp_path):
 
 
 def test_config_and_cli_refuse_mixed_sources(capsys):
-    with pytest.raises(ValueError, match="dataset='npz' / 'folder' with data=<path>"):
+    with pytest.raises(ValueError, match="dataset='npz' / 'folder' / 'latents' with data=<path>"):
         TrainConfig(dataset="npz")
     with pytest.raises(ValueError, match="dataset='digits' with data='x.npz'"):
         TrainConfig(data="x.npz")

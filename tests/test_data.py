@@ -164,7 +164,7 @@ def test_to_image_and_make_grid():
 @pytest.mark.parametrize(
     "call, error, match",
     [
-        (lambda: load_dataset("cifar"), ValueError, "unknown dataset 'cifar'; known datasets are digits, shapes, mnist"),
+        (lambda: load_dataset("cifar"), ValueError, "unknown dataset 'cifar'; known datasets are digits, shapes, scenes, mnist"),
         (lambda: load_dataset("digits", "val"), ValueError, "split must be one of .* got 'val'"),
         (lambda: load_dataset("digits", n=0), ValueError, "n must be a positive integer, got 0"),
         (lambda: load_dataset("digits", n=5000), ValueError, "n=5000 but the digits train split has only 1438"),
@@ -199,4 +199,4 @@ def test_bad_input_gets_a_clear_error(call, error, match):
 
 
 def test_every_dataset_name_is_handled():
-    assert DATASETS == ("digits", "shapes", "mnist")
+    assert DATASETS == ("digits", "shapes", "scenes", "mnist")

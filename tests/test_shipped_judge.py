@@ -1,6 +1,7 @@
-"""The shipped digits judge (dit_lib/pretrained/judge_digits.pth, `make judges`): get_judge loads it
-instead of training, and it is what `train_judge` gives: bit for bit on the processor family that
-wrote it, the same readings elsewhere."""
+"""The shipped judges (dit_lib/pretrained/judge_<name>.pth, `make judges`): get_judge loads them
+instead of training, and the digits one is what `train_judge` gives: bit for bit on the processor
+family that wrote it, the same readings elsewhere (the scenes one is checked the same way by
+`python -m dit_lib.pretrained.build --judges --check`, outside `make test`: it trains for a minute)."""
 
 import pytest
 import torch
@@ -9,6 +10,15 @@ from dit_lib import evaluation
 from dit_lib.data import load_dataset
 from dit_lib.evaluation import get_judge, load_judge, shipped_judge_path, train_judge
 from dit_lib.machine import processor, same_family
+
+
+@pytest.mark.parametrize("name", evaluation.SHIPPED_JUDGES)
+def test_every_shipped_judge_loads_and_reads_real_test_images(name, monkeypatch):
+    monkeypatch.setattr(evaluation, "_JUDGES", {})
+    monkeypatch.setattr(evaluation, "train_judge", lambda *a, **k: pytest.fail("should load the shipped judge"))
+    judge = get_judge(name)
+    test = load_dataset(name, "test")
+    assert judge.accuracy(test.images, test.labels) == judge.test_accuracy >= 0.97
 
 
 @pytest.fixture(scope="module")

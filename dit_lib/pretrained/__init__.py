@@ -2,6 +2,7 @@
 
     from dit_lib.pretrained import load_pretrained, list_pretrained
     model = load_pretrained("digits")          # a trained DiT in eval mode (EMA weights)
+    vae = load_pretrained_vae("scenes")         # diffusers' AutoencoderKL, tiny, trained on "scenes"
 
 Each checkpoint has a model card beside it (`<name>.md`: data, config, steps, wall time,
 quality, the processor that trained it). `make checkpoints` retrains them with
@@ -24,14 +25,39 @@ RECIPES: dict[str, list[str]] = {
     # (was 1e-3): judge accuracy 89% without guidance (was 67%), squares drawn square (benchmarks/README.md)
     "shapes": ["--dataset", "shapes", "--image-size", "12", "--model", "DiT-Tiny/2", "--batch-size", "128",
                "--steps", "3000", "--lr", "2e-3", "--sample-at", "3000"],
+    # a latent DiT (chapter 11): 8x8x4 latents of the 32x32 scenes, encoded by the shipped VAE into a
+    # temporary file that `build` writes first ("{latents}"); 16 tokens, like the 8x8 digits at patch 2
+    "scenes_latent": ["--latents", "{latents}", "--model", "DiT-Tiny/2", "--batch-size", "128", "--steps", "2000",
+                      "--lr", "2e-3"],
+}
+
+# The shipped autoencoders (`dit_lib.autoencoder.train_vae` keywords, on the train split of `dataset`),
+# each a folder `vae_<name>/` that `diffusers.AutoencoderKL.from_pretrained` reads.
+VAE_RECIPES: dict[str, dict] = {
+    "scenes": {"dataset": "scenes", "steps": 1500, "batch_size": 64, "lr": 2e-3, "kl_weight": 1e-6, "seed": 0,
+               "log_every": 100},
 }
 
 # CPU threads each recipe trains on: the weights are bit-reproducible only with the same count
-THREADS: dict[str, int] = {"digits": 2, "shapes": 1}
+THREADS: dict[str, int] = {"digits": 2, "shapes": 1, "scenes_latent": 1, "vae_scenes": 1}
 
 
 def _folder() -> Path:
     return Path(str(resources.files(__name__)))
+
+
+def vae_path(name: str = "scenes") -> Path:
+    """Folder of the shipped VAE `name` (config.json + diffusion_pytorch_model.safetensors + its card)."""
+    path = _folder() / f"vae_{name}"
+    if not (path / "config.json").is_file():
+        raise ValueError(f"unknown pretrained VAE {name!r}; shipped ones: {sorted(VAE_RECIPES)}.")
+    return path
+
+
+def load_pretrained_vae(name: str = "scenes"):
+    """The shipped `diffusers.AutoencoderKL` `name`, in eval mode (read from the package, no download)."""
+    from ..autoencoder import load_vae
+    return load_vae(vae_path(name))
 
 
 def list_pretrained() -> list[str]:

@@ -5,6 +5,7 @@
     python -m dit_lib.pretrained.build digits --check    # retrain in a temp dir, compare weights bit for bit
     python -m dit_lib.pretrained.build --cards           # rewrite the cards (e.g. after benchmarks/quality.py)
     python -m dit_lib.pretrained.build --judges [--check]   # the shipped judges (judge_digits.pth)
+    python -m dit_lib.pretrained.build vae_scenes scenes_latent   # the VAE folder, then the latent DiT on it
 
 Training is seeded and runs on the recipe's number of CPU threads (`THREADS` in
 `dit_lib/pretrained/__init__.py`), so the same recipe gives the same weights bit for bit on the
@@ -25,7 +26,11 @@ from pathlib import Path
 
 import torch
 
-from . import RECIPES, THREADS, _folder
+from . import RECIPES, THREADS, VAE_RECIPES, _folder, vae_path
+from ..autoencoder import load_vae, save_vae, train_vae
+from ..data import load_dataset
+from ..image_files import load_training_set
+from ..latents import write_latents
 from ..checkpoint import load_checkpoint
 from ..evaluation import SHIPPED_JUDGES, load_judge, save_judge, shipped_judge_path, train_judge
 from ..flops import count_params
@@ -35,6 +40,10 @@ from ..machine import describe, processor, same_family
 
 # What a card must say that the file cannot: how the machine was loaded when it was made.
 CONDITIONS = {
+    "scenes_latent": "Trained with the conditioning ablation paused; short jobs (the scenes judge, tests, a package "
+                     "reinstall) ran beside it for a few of its minutes.",
+    "vae_scenes": "Trained while the one-thread conditioning ablation shared the 2 cores for its first 7 minutes "
+                  "(then paused) and tests ran beside it for a few more.",
     "digits": "This file was trained while a one-thread benchmark shared the 2 cores, which slows two torch "
               "threads several-fold; the same recipe on a quiet machine took 101 s (benchmarks/README.md). "
               "Trained twice on this machine, it gave the same weights digest both times (the first run also "
@@ -100,10 +109,39 @@ def build_judges(check: bool) -> int:
     return status
 
 
+def vae_digest(folder) -> str:
+    """sha256 over a VAE folder's weight names, shapes and bytes."""
+    h = hashlib.sha256()
+    for name, w in load_vae(folder).state_dict().items():
+        h.update(name.encode())
+        h.update(str(tuple(w.shape)).encode())
+        h.update(w.contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
 def train(name: str, out: Path) -> Path:
+    """Train `name` into `out` (a .pt file, or a folder for a VAE) on the recipe's threads."""
     torch.set_num_threads(THREADS[name])
-    train_main(RECIPES[name] + ["--ship", "--no-progress", "--out", str(out)])
+    if name.startswith("vae_"):
+        recipe = dict(VAE_RECIPES[name[4:]])
+        images = load_dataset(recipe.pop("dataset"), split="train").images
+        vae, record = train_vae(images, **recipe)
+        return save_vae(vae, out, record)
+    args = RECIPES[name]
+    with tempfile.TemporaryDirectory() as tmp:
+        if "{latents}" in args:                           # encode the data once with the shipped VAE (seed 0)
+            vae_name = name.split("_")[0]                 # "scenes_latent" -> vae_scenes, trained on "scenes"
+            ds, info = load_training_set(VAE_RECIPES[vae_name]["dataset"])
+            write_latents(Path(tmp) / "latents.pt", load_vae(vae_path(vae_name)), ds, info,
+                          vae_name=f"dit_lib/pretrained/vae_{vae_name}")
+            args = [Path(tmp, "latents.pt").as_posix() if a == "{latents}" else a for a in args]
+        train_main(args + ["--ship", "--no-progress", "--out", str(out)])
     return out
+
+
+def names_in_order() -> list[str]:
+    """Every shipped name, the VAEs first (a latent DiT is trained on a shipped VAE's latents)."""
+    return [f"vae_{n}" for n in sorted(VAE_RECIPES)] + sorted(RECIPES)
 
 
 def card(name: str) -> str:
@@ -115,16 +153,22 @@ def card(name: str) -> str:
     lines = [f"# Model card: `{name}`", "",
              f"A tiny class-conditional DiT trained by this repository's own code (`dit_lib {__version__}`).", "",
              "## Data", "",
-             f"`dit_lib.data.load_dataset({tc['dataset']!r}, split='train'"
-             + "".join(f", {k}={v!r}" for k, v in tc.get("data_kwargs", {}).items()) + ")`: "
+             ("" if tc["dataset"] == "latents" else f"`dit_lib.data.load_dataset({tc['dataset']!r}, split='train'"
+              + "".join(f", {k}={v!r}" for k, v in tc.get("data_kwargs", {}).items()) + ")`: ")
              + {"digits": "scikit-learn's bundled 8x8 handwritten digits (10 classes), scaled to [-1, 1]; "
                           "the book's fixed 80/20 split.",
                 "shapes": "procedurally generated coloured shapes (3 shapes x 3 colours = 9 classes), "
-                          "random position and size, seed 0, drawn at 12x12."}.get(tc["dataset"], ""), "",
+                          "random position and size, seed 0, drawn at 12x12.",
+                "latents": "the 32x32 scenes (`load_dataset('scenes')`, 9 classes) encoded once by the shipped "
+                           "VAE (`dit_lib/pretrained/vae_scenes`, one seeded draw of q(z|x) per image) into 8x8x4 "
+                           f"latents, multiplied by the scale factor {rec['dataset'].get('scale_factor', 0):.5f} "
+                           "(1 / their std), which the checkpoint keeps in `record['dataset']`."
+                }.get(tc["dataset"], ""), "",
              "## Model", "",
              f"`{tc['model']}`: " + ", ".join(f"{k}={v}" for k, v in mc.items()) + f"; {n_params:,} parameters.", "",
              "## Training", "",
-             f"`python -m dit_lib.train {' '.join(RECIPES[name])}` (the recipe in `dit_lib/pretrained/__init__.py`): "
+             f"`python -m dit_lib.train {' '.join(RECIPES[name])}` (the recipe in `dit_lib/pretrained/__init__.py`"
+             + ("; `{latents}` is the latents file `build` writes first" if "{latents}" in RECIPES[name] else "") + "): "
              f"{tc['steps']} steps, batch {tc['batch_size']}, AdamW lr {tc['lr']}, EMA {tc['ema_decay']} with warm-up, "
              f"grad clip {tc['grad_clip']}, label dropout {tc['class_dropout_prob']}, "
              f"{'learned variance (hybrid loss)' if tc['learn_sigma'] else 'fixed variance'}, "
@@ -155,9 +199,63 @@ def card(name: str) -> str:
             guidance = f"{r['cfg_scale']:g}" + (f" at t <= {lo_hi[1]}" if lo_hi else "")
             lines.append(f"| {r['method'].upper()} | {r['steps']} | {guidance} | {r['accuracy']:.1%} | "
                          f"{r['fd']:.2f} | {r['fd_real_baseline']:.2f} | {1000 * r['seconds_per_sample']:.1f} |")
+    elif tc["dataset"] == "latents":
+        lines.append("Measured by `benchmarks/latent_vs_pixel.py` (`make latent-bench`) beside a pixel-space DiT trained "
+                     "for the same time: `dit_lib/pretrained/latent_vs_pixel.json`, chapter 11, section 11.6.")
     else:
         lines.append(f"Not measured yet: run `python benchmarks/quality.py {name}`.")
     return "\n".join(lines) + "\n"
+
+
+@torch.no_grad()
+def vae_card(name: str) -> str:
+    """The VAE folder's README.md: data, configuration, training, held-out reconstruction, latent statistics."""
+    folder = _folder() / name
+    vae, rec = load_vae(folder), json.loads((folder / "record.json").read_text())
+    recipe, cfg = VAE_RECIPES[name[4:]], rec["config"]
+    test = load_dataset(recipe["dataset"], split="test").images                          # (2000, 3, 32, 32)
+    z = vae.encode(test).latent_dist.mode()                                              # (2000, 4, 8, 8)
+    mse = float((vae.decode(z).sample.clamp(-1, 1) - test).pow(2).mean())
+    psnr = 10 * torch.log10(torch.tensor(4.0 / mse)).item()                              # peak-to-peak 2 in [-1, 1]
+    n_params = sum(p.numel() for p in vae.parameters())
+    KEYS = ("block_out_channels", "layers_per_block", "latent_channels", "norm_num_groups")
+    return "\n".join([
+        f"# Model card: `{name}`", "",
+        f"diffusers' `AutoencoderKL` (the class of Stable Diffusion's VAE) at a tiny configuration, trained by "
+        f"`dit_lib.autoencoder.train_vae` (`dit_lib {__version__}`). Load it with `dit_lib.pretrained.load_pretrained_vae"
+        f"({name[4:]!r})` or `AutoencoderKL.from_pretrained(this_folder)`.", "",
+        f"Data: `load_dataset({recipe['dataset']!r}, split='train')`, {cfg['n_images']:,} images of "
+        f"{tuple(test.shape[1:])}.", "",
+        "Configuration: " + ", ".join(f"{k}={vae.config[k]}" for k in KEYS)
+        + f"; {n_params:,} parameters; {tuple(test.shape[1:])} -> {tuple(z.shape[1:])}, "
+        f"{test[0].numel() / z[0].numel():.0f}x fewer numbers.", "",
+        f"Training: {cfg['steps']} AdamW steps, batch {cfg['batch_size']}, lr {cfg['lr']}, loss = squared error + "
+        f"{cfg['kl_weight']:g} x KL per image, per number; seed {cfg['seed']}; {rec['wall_time']:.0f} s on "
+        f"{cfg['threads']} CPU thread(s) ({rec['load_at_end']} when training ended); processor: {describe(rec['processor'])}. "
+        f"Final training MSE {rec['mse'][-1]:.5f}, KL {rec['kl'][-1]:.1f} nats per image. {CONDITIONS.get(name, '')}", "",
+        f"Held-out reconstruction (the {len(test):,} test images, posterior mean, decoded and clamped to [-1, 1]): "
+        f"MSE {mse:.5f}, PSNR {psnr:.1f} dB.", "",
+        f"Latents of the test images (posterior mean): std {float(z.std()):.4f}, so the scale factor 1 / std is "
+        f"{1 / float(z.std()):.4f} (Stable Diffusion's VAE: 0.18215).", "",
+        f"Reproduce: `python -m dit_lib.pretrained.build {name}` (`--check` retrains in a temp dir and compares bit "
+        f"for bit, on a processor of the same family). Weights digest: `{vae_digest(folder)[:16]}`.", ""])
+
+
+def build_vae(name: str, check: bool, cards_only: bool) -> int:
+    """Train the VAE folder `name` (or retrain it in a temp dir and compare bit for bit), then write its card."""
+    folder = _folder() / name
+    if check:
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = vae_digest(train(name, Path(tmp) / name))
+        shipped = vae_digest(folder)
+        print(f"{name}: {'reproduced bit for bit' if fresh == shipped else 'DIFFERENT'} ({fresh[:16]} vs shipped "
+              f"{shipped[:16]}) on {describe()}")
+        return int(fresh != shipped)
+    if not cards_only:
+        train(name, folder)
+    (folder / "README.md").write_text(vae_card(name))
+    print(f"wrote {folder / 'README.md'}")
+    return 0
 
 
 def main(argv=None) -> int:
@@ -170,12 +268,15 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     if a.judges:
         return build_judges(a.check)
-    names = sorted(RECIPES) if a.all or (a.cards and not a.names) else a.names
-    unknown = set(names) - set(RECIPES)
+    names = names_in_order() if a.all or (a.cards and not a.names) else a.names
+    unknown = set(names) - set(names_in_order())
     if unknown or not names:
-        p.error(f"name one or more of {sorted(RECIPES)} (or --all); got {sorted(unknown) or 'none'}")
+        p.error(f"name one or more of {names_in_order()} (or --all); got {sorted(unknown) or 'none'}")
     status = 0
     for name in names:
+        if name.startswith("vae_"):
+            status |= build_vae(name, a.check, a.cards)
+            continue
         if a.check:
             with tempfile.TemporaryDirectory() as tmp:
                 fresh = weights_digest(train(name, Path(tmp) / f"{name}.pt"))
