@@ -135,7 +135,7 @@ judges: $(SETUP_STAMP)
 shapes-guidance: $(SETUP_STAMP)
 	$(PY) benchmarks/guidance_colour.py
 
-# Chapter 11's pixel-against-latent comparison (dit_lib/pretrained/latent_vs_pixel.json), ~40 min on one thread.
+# Chapter 11's pixel-against-latent comparison (dit_lib/pretrained/latent_vs_pixel.json), ~35 min on one thread.
 latent-bench: $(SETUP_STAMP)
 	$(PY) benchmarks/latent_vs_pixel.py --retrain
 

@@ -45,8 +45,8 @@ def encode(vae, images: torch.Tensor, *, sample: bool = True, generator: torch.G
 def scale_factor_of(latents: torch.Tensor) -> float:
     """1 / std of all the latents' numbers: the factor that gives the DiT data of unit variance.
 
-    Rombach et al. (2022, appendix G) rescale by the component-wise standard deviation of a first
-    batch of latents; SD's VAE got 0.18215 that way.
+    Rombach et al. (2022) introduced the factor so that latent spaces of any scale have about unit
+    variance and can share noise schedules; SD's VAE got 0.18215 that way.
     """
     check_tensor("latents", latents, ndim=4, floating=True)
     return float(1.0 / latents.float().std())

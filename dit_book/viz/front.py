@@ -119,7 +119,7 @@ def samples_figure(scales: Sequence[float], panels: Mapping[str, Mapping[float, 
 CHAPTERS: dict[int, str] = {
     1: "01_images_as_tokens", 2: "02_time_and_class", 3: "03_attention", 4: "04_adaln_zero",
     5: "05_assembled_dit", 6: "06_forward_process", 7: "07_posterior_variance", 8: "08_training",
-    9: "09_sampling", 10: "10_guidance",
+    9: "09_sampling", 10: "10_guidance", 11: "11_latent_space",
 }
 
 
@@ -146,9 +146,9 @@ DIFFUSION = (
     Stage("Sampling", "ancestral DDPM and DDIM, from noise to an image", (9,)),
     Stage("Guidance", "classifier-free: one network, two predictions", (10,)),
 )
-# Part III: not written yet
+# Part III: where the paper and the field go; a stage without chapters is not written yet
 COMING = (
-    Stage("Latent space", "a VAE: DiT works on 32×32×4 latents of 256×256 images"),
+    Stage("Latent space", "a VAE: DiT works on 32×32×4 latents of 256×256 images", (11,)),
     Stage("Flow matching", "the same backbone trained as SiT"),
     Stage("Scaling", "model size, tokens and compute against quality"),
     Stage("DiT-XL/2", "the paper's model and its ImageNet checkpoints"),
@@ -214,7 +214,7 @@ def book_map_html(*, links: str | None = None, base: str | None = None, suffix: 
                   chapters: Mapping[int, str] = CHAPTERS, model: Sequence[Stage] = MODEL,
                   diffusion: Sequence[Stage] = DIFFUSION, coming: Sequence[Stage] = COMING) -> str:
     """The map of the book as HTML: the network's stages in data order (Part I), the diffusion around
-    it (Part II), and what Part III will add; each chapter number is a link to `base + stem + suffix`,
+    it (Part II), and Part III (its stages without chapters are greyed: not written yet); each chapter number is a link to `base + stem + suffix`,
     by default `chapter_links(links)`: a page of the site in the site build, else the chapter in Colab."""
     if (base is None) != (suffix is None):
         raise TypeError(f"pass base and suffix together (strings, e.g. base='../notebooks/', suffix='.html'), "
@@ -239,5 +239,6 @@ def book_map_html(*, links: str | None = None, base: str | None = None, suffix: 
             + _row([_box(s, href) for s in model], "dit-map-flow")
             + '<div class="dit-map-part">Part II: the diffusion around it, from training to samples</div>'
             + _row([_box(s, href) for s in diffusion], "dit-map-flow")
-            + '<div class="dit-map-part">Part III, coming (not written yet)</div>'
-            + _row([_box(s, href, "dit-map-coming") for s in coming]) + "</div>")
+            + '<div class="dit-map-part">Part III: where the paper and the field go (greyed: coming, not written '
+            'yet)</div>'
+            + _row([_box(s, href, "" if s.chapters else "dit-map-coming") for s in coming]) + "</div>")

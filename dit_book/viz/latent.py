@@ -12,8 +12,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from ..plotting import COLORWAY, figure, png_data_uri, rounded, slider, step, subplots, subtitle
-from .guidance import framed_grid
+from ..plotting import COLORWAY, figure, png_data_uri, rounded, sample_grid, slider, step, subplots, subtitle
 
 ROWS = ("original", "reconstruction", "error × {amp:g}<br>(grey = 0)", "latent<br>channel")
 
@@ -47,10 +46,10 @@ def autoencoder_figure(x: torch.Tensor, recon: torch.Tensor, z: torch.Tensor, *,
     import plotly.graph_objects as go
 
     C = z.shape[1]
-    pics = [png_data_uri(framed_grid(autoencoder_rows(x, recon, z, k, amplify=amplify, limit=limit), scale=4, pad=2))
-            for k in range(C)]
+    pics = [png_data_uri(sample_grid(list(autoencoder_rows(x, recon, z, k, amplify=amplify, limit=limit)), scale=4,
+                                     gap=4)) for k in range(C)]
     N, H = len(x), x.shape[-1]
-    cell = H * 4 + 4
+    cell = H * 4 + 4                                                    # one image and one gap, in picture pixels
 
     def heading(k):
         return subtitle(title or "What the autoencoder keeps", f"bottom row: latent channel {k} "
@@ -61,11 +60,12 @@ def autoencoder_figure(x: torch.Tensor, recon: torch.Tensor, z: torch.Tensor, *,
     fig.update_layout(title=heading(0), sliders=[slider([step(str(k), {"source": [pics[k]]}, {"title.text": heading(k)},
                                                               [0]) for k in range(C)], prefix="latent channel ", pad=30,
                                                         names=True)])
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, range=[0, N * cell])
-    fig.update_yaxes(tickvals=[r * cell + cell / 2 for r in range(4)],
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, range=[0, N * cell + 4])
+    fig.update_yaxes(tickvals=[r * cell + cell / 2 + 2 for r in range(4)],
                      ticktext=[r.format(amp=amplify) for r in ROWS], showgrid=False, zeroline=False,
-                     range=[4 * cell, 0], scaleanchor="x", constrain="domain")
-    return fig.update_layout(height=int(260 + 1.25 * 4 * cell), margin=dict(t=130, l=110, b=40))
+                     range=[4 * cell + 4, 0], scaleanchor="x", constrain="domain")
+    # the picture is as wide as the text column (about 600 px of plot for N columns): its height follows
+    return fig.update_layout(height=int(280 + 4 * 600 / N), margin=dict(t=130, l=110, b=40))
 
 
 def histogram(values: torch.Tensor, edges: np.ndarray) -> np.ndarray:
@@ -75,11 +75,13 @@ def histogram(values: torch.Tensor, edges: np.ndarray) -> np.ndarray:
 
 
 def scaling_figure(z: torch.Tensor, scale_factor: float, *, bins: int = 80, title: str | None = None):
-    """The latents' values per channel, unscaled (a) and multiplied by `scale_factor` (b), beside N(0, 1)."""
+    """The latents' values per channel, unscaled (a) and multiplied by `scale_factor` (b), beside N(0, 1).
+
+    The x axis spans the central 99.9% of the values (a heavy tail would squash the rest)."""
     fig = subplots(rows=1, cols=2, horizontal_spacing=0.1,
                    subplot_titles=["(a) unscaled latents z", f"(b) scaled: z × {scale_factor:.4f}"])
     for col, values in ((1, z), (2, z * scale_factor)):
-        lim = float(values.abs().max())
+        lim = float(values.abs().flatten().quantile(0.999))           # the last 0.1% would squash the rest
         edges = np.linspace(-lim, lim, bins + 1)
         mids = (edges[1:] + edges[:-1]) / 2
         for k in range(z.shape[1]):
