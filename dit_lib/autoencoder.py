@@ -1,21 +1,21 @@
 """The autoencoder of latent diffusion: diffusers' `AutoencoderKL` at a tiny size, trained by our loop.
 
     from dit_lib.autoencoder import make_vae, train_vae, save_vae, load_vae
-    vae = make_vae()                                   # the SD VAE's class, 4x smaller per side, 4 channels
-    vae, record = train_vae(images, steps=1500)        # reconstruction MSE + kl_weight * KL
-    save_vae(vae, "vae_scenes/", record)               # config.json + safetensors: AutoencoderKL.from_pretrained
+    vae = make_vae()                                   # the SD VAE's class; downsampling 4x per side (SD's: 8x)
+    vae, record = train_vae(images, steps=1500)        # squared error + kl_weight * KL
+    save_vae(vae, "vae_scenes/", record, scaling_factor=s)   # config.json + safetensors: AutoencoderKL.from_pretrained
 
 The DiT paper never models pixels: Stable Diffusion's VAE (`stabilityai/sd-vae-ft-ema`, the same
 class) encodes 256x256x3 images into 32x32x4 latents and the DiT denoises those. Here the class is
 the same and the configuration tiny (`TINY_VAE`): 3 resolutions (downsampling 4x per side), one
 ResNet block per resolution, 16/32/32 channels, the mid-block's single attention at 8x8.
 
-The loss is the VAE's ELBO with a small KL weight, as in LDM (Rombach et al. 2022, kl_weight 1e-6):
-per image, sum of squared errors + kl_weight * KL(q(z|x) || N(0, I)), divided by the image's numbers.
-The real VAE adds an LPIPS perceptual loss and a patch-GAN discriminator, which make 8x-downsampled
-reconstructions sharp at 256x256; at 32x32 on flat-coloured shapes the squared error alone already
-reconstructs them (measured in chapter 11), and both extra losses need networks of their own (LPIPS
-a pretrained VGG: a download) and a second optimiser.
+Our loss, per image: sum of squared errors + kl_weight * KL(q(z|x) || N(0, I)), divided by the
+image's numbers. LDM (Rombach et al. 2022) uses the same KL weight, 1e-6, but an L1 reconstruction
+term plus an LPIPS perceptual loss (scaled by a learned log-variance) and, later in training, a
+patch-GAN discriminator, which make 8x-downsampled reconstructions sharp at 256x256. At 32x32 on
+flat-coloured shapes the squared error alone reconstructs them (measured in chapter 11), and both
+extra losses need networks of their own (LPIPS a pretrained VGG: a download) and a second optimiser.
 `diffusers` is imported only when a VAE is built or loaded (it takes seconds).
 """
 from __future__ import annotations
@@ -42,10 +42,14 @@ KL_WEIGHT = 1e-6                   # LDM's weight for its KL-f8 autoencoder
 
 
 def make_vae(seed: int = 0, **overrides):
-    """A fresh `diffusers.AutoencoderKL` with `TINY_VAE` (plus overrides), its weights drawn from `seed`."""
+    """A fresh `diffusers.AutoencoderKL` with `TINY_VAE` (plus overrides), its weights drawn from `seed`.
+
+    diffusers draws the initial weights from the global generator: it is seeded inside `fork_rng`,
+    so the caller's global random state is left as it was."""
     from diffusers import AutoencoderKL
-    torch.manual_seed(seed)                                   # diffusers draws the initial weights globally
-    return AutoencoderKL(**{**TINY_VAE, **overrides})
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return AutoencoderKL(**{**TINY_VAE, **overrides})
 
 
 def downsampling(vae) -> int:
@@ -53,9 +57,14 @@ def downsampling(vae) -> int:
     return 2 ** (len(vae.config.block_out_channels) - 1)
 
 
+def check_kl_weight(kl_weight) -> None:
+    if isinstance(kl_weight, bool) or not isinstance(kl_weight, (int, float)) or not 0 <= kl_weight < 1:
+        raise ValueError(f"kl_weight must be a number in [0, 1) (LDM uses 1e-6), got {kl_weight!r}.")
+
+
 def check_images_for(vae, images, name: str = "images") -> None:
-    """Refuse, naming the fix, images the VAE cannot encode: wrong rank, channels, or size."""
-    check_tensor(name, images, ndim=4)
+    """Refuse, naming the fix, images the VAE cannot encode: not float, wrong rank, channels, or size."""
+    check_tensor(name, images, ndim=4, floating=True)
     C, f = vae.config.in_channels, downsampling(vae)
     if images.shape[1] != C:
         raise ValueError(f"{name} has {images.shape[1]} channels but the VAE encodes {C}; pass (N, {C}, H, W) images "
@@ -67,7 +76,10 @@ def check_images_for(vae, images, name: str = "images") -> None:
 
 
 def vae_loss(vae, x: torch.Tensor, generator: torch.Generator | None = None, kl_weight: float = KL_WEIGHT):
-    """(loss, mse, kl) of one batch x (B, C, H, W) in [-1, 1]: the ELBO per image, per number of the image."""
+    """(loss, mse, kl) of one batch x (B, C, H, W) in [-1, 1]: (squared error + kl_weight * KL) per image,
+    divided by the image's numbers, averaged over the batch; mse is per number, kl the mean nats per image."""
+    check_images_for(vae, x, "x")
+    check_kl_weight(kl_weight)
     posterior = vae.encode(x).latent_dist                     # diagonal Gaussian q(z|x): mean, logvar (B, 4, h, w)
     z = posterior.sample(generator=generator)                 # reparameterised draw
     recon = vae.decode(z).sample                              # (B, C, H, W)
@@ -86,12 +98,13 @@ def train_vae(images: torch.Tensor, *, steps: int = 1500, batch_size: int = 64, 
     posterior's noise: the same call gives the same weights bit for bit on the same processor
     family and thread count. The record holds the loss, MSE and KL curves and the wall time.
     """
-    check_positive_int("steps", steps)
-    check_positive_int("batch_size", batch_size)
+    for name, value in (("steps", steps), ("batch_size", batch_size), ("log_every", log_every)):
+        check_positive_int(name, value)
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+        raise ValueError(f"lr must be a positive number (the shipped recipe: 2e-3), got {lr!r}.")
+    check_kl_weight(kl_weight)
     vae = make_vae(seed)
     check_images_for(vae, images)
-    if not 0 <= kl_weight < 1:
-        raise ValueError(f"kl_weight must be in [0, 1) (LDM uses 1e-6), got {kl_weight!r}.")
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
     record = {"step": [], "loss": [], "mse": [], "kl": [], "config": {"steps": steps, "batch_size": batch_size, "lr": lr,
@@ -113,9 +126,17 @@ def train_vae(images: torch.Tensor, *, steps: int = 1500, batch_size: int = 64, 
     return vae.eval(), record
 
 
-def save_vae(vae, folder, record: dict | None = None) -> Path:
-    """`vae.save_pretrained(folder)` (config.json + diffusion_pytorch_model.safetensors) plus record.json."""
+def save_vae(vae, folder, record: dict | None = None, scaling_factor: float | None = None) -> Path:
+    """`vae.save_pretrained(folder)` (config.json + diffusion_pytorch_model.safetensors) plus record.json.
+
+    `scaling_factor`: written into the config (diffusers' `vae.config.scaling_factor`, which
+    diffusers' pipelines multiply latents by); without it the config keeps diffusers' default
+    0.18215, SD's factor, which is wrong for any other VAE."""
     folder = Path(folder)
+    if scaling_factor is not None:
+        if isinstance(scaling_factor, bool) or not isinstance(scaling_factor, (int, float)) or not scaling_factor > 0:
+            raise ValueError(f"scaling_factor must be a positive number (1 / std of the latents), got {scaling_factor!r}.")
+        vae.register_to_config(scaling_factor=float(scaling_factor))
     vae.save_pretrained(folder, safe_serialization=True)
     if record is not None:
         (folder / "record.json").write_text(json.dumps(record, indent=1) + "\n")

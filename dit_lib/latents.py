@@ -19,11 +19,11 @@ from pathlib import Path
 
 import torch
 
-from ._checks import check_tensor
+from ._checks import check_positive_int, check_tensor
 from .autoencoder import check_images_for
 from .data import ImageDataset
 
-UNSCALED_STD = (0.5, 2.0)     # scaled latents have std 1; outside this range they were most likely not scaled
+UNSCALED_STD = (0.75, 1.33)   # scaled latents have std 1; outside this range they were most likely not scaled
 
 
 @torch.no_grad()
@@ -35,6 +35,7 @@ def encode(vae, images: torch.Tensor, *, sample: bool = True, generator: torch.G
     sample=False takes the mean (`.mode()`), which is deterministic.
     """
     check_images_for(vae, images)
+    check_positive_int("batch_size", batch_size)
     out = []
     for x in images.split(batch_size):
         q = vae.encode(x).latent_dist
@@ -49,7 +50,11 @@ def scale_factor_of(latents: torch.Tensor) -> float:
     variance and can share noise schedules; SD's VAE got 0.18215 that way.
     """
     check_tensor("latents", latents, ndim=4, floating=True)
-    return float(1.0 / latents.float().std())
+    std = latents.float().std() if latents.numel() > 1 else torch.tensor(0.0)
+    if not float(std) > 0:
+        raise ValueError(f"latents of shape {tuple(latents.shape)} have no spread (std {float(std)}); pass many "
+                         f"latents (a batch of encoded training images), not one or a constant tensor.")
+    return float(1.0 / std)                                   # divided in float32, as the shipped files were
 
 
 def check_latents_for(vae, latents, name: str = "latents") -> None:
@@ -61,13 +66,18 @@ def check_latents_for(vae, latents, name: str = "latents") -> None:
                          f"model's samples are images already (no decoding), a latent DiT must have in_channels={C}.")
 
 
+def check_scale_factor(scale_factor) -> None:
+    if isinstance(scale_factor, bool) or not isinstance(scale_factor, (int, float)) or not scale_factor > 0:
+        raise ValueError(f"scale_factor must be a positive number (the one the model's latents were scaled by, "
+                         f"e.g. 0.18215 for SD's VAE), got {scale_factor!r}.")
+
+
 @torch.no_grad()
 def decode(vae, latents: torch.Tensor, scale_factor: float, batch_size: int = 500) -> torch.Tensor:
     """Images (N, C, H, W) of scaled latents: the VAE decoder applied to latents / scale_factor (not clamped)."""
     check_latents_for(vae, latents)
-    if isinstance(scale_factor, bool) or not isinstance(scale_factor, (int, float)) or not scale_factor > 0:
-        raise ValueError(f"scale_factor must be a positive number (the one the model's latents were scaled by, "
-                         f"e.g. 0.18215 for SD's VAE), got {scale_factor!r}.")
+    check_scale_factor(scale_factor)
+    check_positive_int("batch_size", batch_size)
     return torch.cat([vae.decode(z / scale_factor).sample for z in latents.split(batch_size)])
 
 
@@ -76,6 +86,9 @@ def save_latents(path, latents: torch.Tensor, labels: torch.Tensor, *, scale_fac
     """Write scaled latents with their labels, class names, scale factor and where they came from."""
     check_tensor("latents", latents, ndim=4, floating=True)
     check_tensor("labels", labels, ndim=1, floating=False)
+    check_scale_factor(scale_factor)
+    if len(labels) != len(latents):
+        raise ValueError(f"latents has {len(latents)} items but labels has {len(labels)}; they must match.")
     std = float(latents.std())
     if not UNSCALED_STD[0] <= std <= UNSCALED_STD[1]:
         raise ValueError(f"latents have std {std:.3g}, far from 1: they look unscaled; save latents * scale_factor "
@@ -91,7 +104,7 @@ def load_latents(path) -> tuple[ImageDataset, dict]:
     path = Path(path).expanduser()
     if not path.is_file():
         raise ValueError(f"latents file {str(path)!r} does not exist; write one with "
-                         f"`python -m dit_lib.extract_latents --out {path.name}`.")
+                         f"`python -m dit_lib.extract_latents --dataset scenes --out {path.name}` (or --data YOUR_IMAGES).")
     blob = torch.load(path, map_location="cpu", weights_only=True)
     missing = {"latents", "labels", "scale_factor", "class_names"} - set(blob)
     if missing:

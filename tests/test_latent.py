@@ -118,11 +118,15 @@ def test_bad_images_and_latents_are_refused_with_the_fix():
 
 
 def test_scale_factor_is_the_inverse_std_and_unscaled_latents_are_refused(tmp_path):
-    z = torch.randn(10, 4, 4, 4, generator=torch.Generator().manual_seed(0)) * 5
+    z = torch.randn(10, 4, 4, 4, generator=torch.Generator().manual_seed(0)) * 1.84  # the book's VAE: std 1.84
     s = scale_factor_of(z)
     assert s == pytest.approx(1 / float(z.std())) and float((z * s).std()) == pytest.approx(1)
     with pytest.raises(ValueError, match="look unscaled.*scale_factor"):
         save_latents(tmp_path / "z.pt", z, torch.zeros(10, dtype=torch.long), scale_factor=s, class_names=["a"])
+    with pytest.raises(ValueError, match="latents has 10 items but labels has 9"):
+        save_latents(tmp_path / "z.pt", z * s, torch.zeros(9, dtype=torch.long), scale_factor=s, class_names=["a"])
+    with pytest.raises(ValueError, match="no spread"):
+        scale_factor_of(torch.ones(2, 4, 4, 4))
     torch.save({"latents": z, "labels": torch.zeros(10, dtype=torch.long)}, tmp_path / "bare.pt")
     with pytest.raises(ValueError, match="scale_factor"):
         load_latents(tmp_path / "bare.pt")
@@ -211,6 +215,25 @@ def test_generate_with_ddim_equals_decoding_the_library_sampler():
     z = sample(model, [1, 2], cfg_scale=2.0, method="ddim", num_steps=4, seed=2, progress=False)
     with torch.no_grad():
         torch.testing.assert_close(images, vae.decode(z / 0.5).sample, rtol=0, atol=1e-5)
+
+
+def test_generate_checks_its_arguments_before_sampling():
+    model, vae = latent_dit(), small_vae()
+    with pytest.raises(ValueError, match="scale_factor must be a positive number"):
+        generate(model, vae, [0], scale_factor=None)
+    with pytest.raises(ValueError, match=r"labels in 0..8, got \[9\]"):
+        generate(model, vae, [9], scale_factor=1.0)
+    with pytest.raises(ValueError, match="num_steps"):
+        generate(model, vae, [0], scale_factor=1.0, num_steps=0)
+    with pytest.raises(TypeError, match="cfg_scale must be a number"):
+        generate(model, vae, [0], scale_factor=1.0, cfg_scale="4")
+
+
+def test_save_vae_writes_the_scaling_factor_diffusers_reads(tmp_path):
+    save_vae(small_vae(), tmp_path / "vae", scaling_factor=0.5)
+    assert load_vae(tmp_path / "vae").config.scaling_factor == 0.5
+    with pytest.raises(ValueError, match="scaling_factor must be a positive number"):
+        save_vae(small_vae(), tmp_path / "other", scaling_factor=0)
 
 
 def test_generate_refuses_a_pixel_model():

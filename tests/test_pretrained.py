@@ -84,6 +84,8 @@ def test_shipped_vae_loads_has_its_card_and_recipe_and_reconstructs(name):
     config = json.loads((folder / "record.json").read_text())["config"]
     assert {k: config[k] for k in recipe} == recipe  # the file is what the recipe trains
     vae = load_pretrained_vae(name)
+    if name == "scenes":  # diffusers reads the factor from the config: it is the latent DiT's, not SD's 0.18215
+        assert vae.config.scaling_factor == load_record("scenes_latent")["record"]["dataset"]["scale_factor"]
     x = load_dataset(VAE_RECIPES[name]["dataset"], split="test", n=90).images
     with torch.no_grad():
         recon = vae.decode(vae.encode(x).latent_dist.mode()).sample.clamp(-1, 1)

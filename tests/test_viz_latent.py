@@ -55,6 +55,9 @@ def test_cost_quality_figure_plots_every_model_and_scale():
     rows = [{"model": m, "guidance": sc, "accuracy": 0.5, "fd": 10.0} for m in models for sc in (1.0, 2.0)]
     fig = vl.cost_quality_figure(models, rows)
     assert len(fig.data) == 2 + 2 * 2 and list(fig.data[0].y) == [2.8, 0.7]
+    rows += [{"model": "variant", "guidance": 1.0, "accuracy": 0.4, "fd": 12.0}]
+    fig = vl.cost_quality_figure(models, rows, extra=["variant"])
+    assert len(fig.data) == 2 + 2 * 3 and list(fig.data[0].x) == ["pixel", "latent"]  # no cost bar for it
 
 
 def test_widget_reconstruction_feeds_what_it_says():

@@ -214,7 +214,8 @@ def book_map_html(*, links: str | None = None, base: str | None = None, suffix: 
                   chapters: Mapping[int, str] = CHAPTERS, model: Sequence[Stage] = MODEL,
                   diffusion: Sequence[Stage] = DIFFUSION, coming: Sequence[Stage] = COMING) -> str:
     """The map of the book as HTML: the network's stages in data order (Part I), the diffusion around
-    it (Part II), and Part III (its stages without chapters are greyed: not written yet); each chapter number is a link to `base + stem + suffix`,
+    it (Part II), and Part III (its stages without chapters are greyed: not written yet); each chapter
+    number is a link to `base + stem + suffix`,
     by default `chapter_links(links)`: a page of the site in the site build, else the chapter in Colab."""
     if (base is None) != (suffix is None):
         raise TypeError(f"pass base and suffix together (strings, e.g. base='../notebooks/', suffix='.html'), "

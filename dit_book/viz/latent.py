@@ -98,17 +98,21 @@ def scaling_figure(z: torch.Tensor, scale_factor: float, *, bins: int = 80, titl
                              legend=dict(orientation="h", y=-0.25))
 
 
-def cost_quality_figure(models: Mapping[str, Mapping], rows: Sequence[Mapping], *, title: str | None = None):
-    """Pixel against latent DiT in four panels: GMACs per sample, training images/s, judge accuracy, FD."""
+def cost_quality_figure(models: Mapping[str, Mapping], rows: Sequence[Mapping], *, extra: Sequence[str] = (),
+                        title: str | None = None):
+    """Pixel against latent DiT in four panels: GMACs per sample, training images/s, judge accuracy, FD.
+
+    `models`: name -> its costs (the bars); `rows`: the quality rows of those models and of `extra`
+    (models measured for quality only, e.g. a variant with the same architecture)."""
     names = list(models)
     fig = subplots(rows=1, cols=4, horizontal_spacing=0.09,
                    subplot_titles=["GMACs / sample (DDIM-50) ↓", "training images / s ↑", "judge accuracy ↑", "FD ↓"])
-    colours = {n: COLORWAY[i] for i, n in enumerate(names)}
+    colours = {n: COLORWAY[i] for i, n in enumerate([*names, *extra])}
     for col, key in ((1, "gmacs_per_sample_ddim50"), (2, "train_images_per_s")):
         fig.add_bar(x=names, y=[models[n][key] for n in names], marker_color=[colours[n] for n in names],
                     showlegend=False, row=1, col=col, hovertemplate="%{x}: %{y:.3g}<extra></extra>")
     for col, key in ((3, "accuracy"), (4, "fd")):
-        for n in names:
+        for n in [*names, *extra]:
             pts = [r for r in rows if r["model"] == n]
             fig.add_scatter(x=[f"s = {r['guidance']:g}" for r in pts], y=[r[key] for r in pts], mode="markers+lines",
                             name=n, legendgroup=n, showlegend=col == 3, marker=dict(size=10, color=colours[n]),
@@ -119,9 +123,11 @@ def cost_quality_figure(models: Mapping[str, Mapping], rows: Sequence[Mapping], 
                              legend=dict(orientation="h", y=-0.2))
 
 
-def autoencoder_mpl(x: torch.Tensor, recon: torch.Tensor, z: torch.Tensor, channel: int, *, amplify: float = 4.0,
+def autoencoder_mpl(x: torch.Tensor, recon: torch.Tensor, z: torch.Tensor, channel: int | None = None, *,
+                    amplify: float = 4.0,
                     limit: float = 3.0, title: str = ""):
-    """The widget's picture: one image, its reconstruction, the error and every latent channel."""
+    """The widget's picture: one image, its reconstruction, the error and every latent channel
+    (`channel`, if given, is marked)."""
     import matplotlib.pyplot as plt
 
     C = z.shape[0]

@@ -47,7 +47,7 @@ def autoencoder_explorer(vae, images: torch.Tensor, scale_factor: float, *, inde
         x = images[pick.value]
         recon, z = reconstruct(vae, x, scale_factor, feed.value, pick_seed.value, temp.value)
         mse = float((recon.clamp(-1, 1) - x).pow(2).mean())
-        fig = autoencoder_mpl(x, recon, z, 0, title=f"test image {pick.value}")
+        fig = autoencoder_mpl(x, recon, z, title=f"test image {pick.value}")
         picture.value = figure_png(fig)
         plt.close(fig)
         readout.value = (f"squared error per number {mse:.5f}; scaled latent std {float(z.std()):.3f} "

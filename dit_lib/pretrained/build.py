@@ -30,7 +30,7 @@ from . import RECIPES, THREADS, VAE_RECIPES, _folder, vae_path
 from ..autoencoder import load_vae, save_vae, train_vae
 from ..data import load_dataset
 from ..image_files import load_training_set
-from ..latents import write_latents
+from ..latents import encode, scale_factor_of, write_latents
 from ..checkpoint import load_checkpoint
 from ..evaluation import SHIPPED_JUDGES, load_judge, save_judge, shipped_judge_path, train_judge
 from ..flops import count_params
@@ -126,7 +126,8 @@ def train(name: str, out: Path) -> Path:
         recipe = dict(VAE_RECIPES[name[4:]])
         images = load_dataset(recipe.pop("dataset"), split="train").images
         vae, record = train_vae(images, **recipe)
-        return save_vae(vae, out, record)
+        s = scale_factor_of(encode(vae, images, generator=torch.Generator().manual_seed(0)))   # as write_latents
+        return save_vae(vae, out, record, scaling_factor=s)
     args = RECIPES[name]
     with tempfile.TemporaryDirectory() as tmp:
         if "{latents}" in args:                           # encode the data once with the shipped VAE (seed 0)
