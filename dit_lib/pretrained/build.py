@@ -237,7 +237,9 @@ def vae_card(name: str) -> str:
         f"Held-out reconstruction (the {len(test):,} test images, posterior mean, decoded and clamped to [-1, 1]): "
         f"MSE {mse:.5f}, PSNR {psnr:.1f} dB.", "",
         f"Latents of the test images (posterior mean): std {float(z.std()):.4f}, so the scale factor 1 / std is "
-        f"{1 / float(z.std()):.4f} (Stable Diffusion's VAE: 0.18215).", "",
+        f"{1 / float(z.std()):.4f}; the config's `scaling_factor`, {vae.config.scaling_factor:.5f}, is 1 / std of one seeded "
+        f"draw of the training latents, the factor the latent DiT `scenes_latent` was trained with "
+        f"(Stable Diffusion's VAE: 0.18215).", "",
         f"Reproduce: `python -m dit_lib.pretrained.build {name}` (`--check` retrains in a temp dir and compares bit "
         f"for bit, on a processor of the same family). Weights digest: `{vae_digest(folder)[:16]}`.", ""])
 
