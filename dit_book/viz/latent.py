@@ -106,7 +106,7 @@ def cost_quality_figure(models: Mapping[str, Mapping], rows: Sequence[Mapping], 
     (models measured for quality only, e.g. a variant with the same architecture)."""
     names = list(models)
     fig = subplots(rows=1, cols=4, horizontal_spacing=0.09,
-                   subplot_titles=["GMACs / sample (DDIM-50) ↓", "training images / s ↑", "judge accuracy ↑", "FD ↓"])
+                   subplot_titles=["GMACs / sample ↓", "train images / s ↑", "judge accuracy ↑", "FD ↓"])
     colours = {n: COLORWAY[i] for i, n in enumerate([*names, *extra])}
     for col, key in ((1, "gmacs_per_sample_ddim50"), (2, "train_images_per_s")):
         fig.add_bar(x=names, y=[models[n][key] for n in names], marker_color=[colours[n] for n in names],
