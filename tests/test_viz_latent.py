@@ -7,14 +7,7 @@ import torch
 from dit_book.viz import latent as vl
 from dit_book.widgets.latent import reconstruct
 from dit_lib.autoencoder import make_vae
-
-SMALL = dict(
-    block_out_channels=(8, 8),
-    down_block_types=("DownEncoderBlock2D",) * 2,
-    up_block_types=("UpDecoderBlock2D",) * 2,
-    norm_num_groups=4,
-    sample_size=16,
-)
+from test_latent import SMALL  # the tests' tiny VAE configuration
 
 
 def test_autoencoder_rows_are_original_reconstruction_error_and_one_channel():
